@@ -1,0 +1,152 @@
+//! The one table of lessons.
+//!
+//! Every runnable lesson has one row here, in the order the book teaches them. The `lessons`
+//! binary prints this table, `--help` reads a lesson's summary, default port and next step from
+//! it, and a test checks that every file in `lessons/` has its row, its `[[bin]]` and a chapter.
+
+/// What part a lesson binary plays, which decides what `--host` and `--port` mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Binds an address and waits for peers: `--host`/`--port` say where to listen.
+    Server,
+    /// Reaches out to a server: `--host`/`--port` say where that server is.
+    Client,
+}
+
+/// One runnable lesson: a binary, its chapter and what it teaches.
+#[derive(Debug, Clone, Copy)]
+pub struct Lesson {
+    /// The binary's name, as in `cargo run --bin NAME` and `lessons/NAME.rs`.
+    pub name: &'static str,
+    /// What the lesson shows, in one line for the index and `--help`.
+    pub summary: &'static str,
+    /// Whether it listens or connects.
+    pub role: Role,
+    /// The port the Python tutorial uses, so the lesson and the tutorial's programs meet.
+    pub default_port: u16,
+    /// The binary to run beside this one (a server's client, a client's server), if any.
+    pub peer: Option<&'static str>,
+    /// The chapter that explains it, relative to the repository root.
+    pub chapter: &'static str,
+}
+
+impl Lesson {
+    /// The command that runs this lesson from the repository root.
+    pub fn command(&self) -> String {
+        format!("cargo run --bin {}", self.name)
+    }
+}
+
+/// Every lesson, in the order the book teaches them.
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        name: "01_bind_listen_accept",
+        summary: "socket(), SO_REUSEADDR, bind, listen and accept, one call at a time; acknowledges two clients, then exits",
+        role: Role::Server,
+        default_port: 9999,
+        peer: None,
+        chapter: "book/src/01_bind_listen_accept.md",
+    },
+    Lesson {
+        name: "02_talk_server",
+        summary: "two people take turns: the server types a line, the client answers",
+        role: Role::Server,
+        default_port: 8000,
+        peer: Some("02_talk_client"),
+        chapter: "book/src/02_talk.md",
+    },
+    Lesson {
+        name: "02_talk_client",
+        summary: "connect to the talk server, print its line, type the answer; a refused connect shows the OS error",
+        role: Role::Client,
+        default_port: 8000,
+        peer: Some("02_talk_server"),
+        chapter: "book/src/02_talk.md",
+    },
+    Lesson {
+        name: "03_ctime_server",
+        summary: "the classic server: an accept loop, and every chunk answered with ctime() + the chunk",
+        role: Role::Server,
+        default_port: 9999,
+        peer: Some("03_ctime_client"),
+        chapter: "book/src/03_ctime.md",
+    },
+    Lesson {
+        name: "03_ctime_client",
+        summary: "send each line you type, print the timestamped reply; an empty line ends it",
+        role: Role::Client,
+        default_port: 9999,
+        peer: Some("03_ctime_server"),
+        chapter: "book/src/03_ctime.md",
+    },
+    Lesson {
+        name: "04_makefile_server",
+        summary: "Python's makefile in Rust: a buffered reader and writer on one socket; read 10 bytes, then lines",
+        role: Role::Server,
+        default_port: 9999,
+        peer: Some("04_makefile_client"),
+        chapter: "book/src/04_makefile.md",
+    },
+    Lesson {
+        name: "04_makefile_client",
+        summary: "send a 10-byte record, then lines, through buffered handles; flush decides when bytes leave",
+        role: Role::Client,
+        default_port: 9999,
+        peer: Some("04_makefile_server"),
+        chapter: "book/src/04_makefile.md",
+    },
+    Lesson {
+        name: "05_udp_server",
+        summary: "UDP: no connection, no accept; recv_from and send_to answer each datagram with ctime() + data",
+        role: Role::Server,
+        default_port: 9999,
+        peer: Some("05_udp_client"),
+        chapter: "book/src/05_udp.md",
+    },
+    Lesson {
+        name: "05_udp_client",
+        summary: "send each line as one datagram and wait for the reply with a timeout, because datagrams get lost",
+        role: Role::Client,
+        default_port: 9999,
+        peer: Some("05_udp_server"),
+        chapter: "book/src/05_udp.md",
+    },
+];
+
+/// The lesson with this binary name, if there is one.
+pub fn find(name: &str) -> Option<&'static Lesson> {
+    LESSONS.iter().find(|lesson| lesson.name == name)
+}
+
+/// The lesson after this one in the book, skipping this lesson's own peer.
+pub fn next_after(name: &str) -> Option<&'static Lesson> {
+    let position = LESSONS.iter().position(|lesson| lesson.name == name)?;
+    let current = &LESSONS[position];
+    LESSONS[position + 1..]
+        .iter()
+        .find(|lesson| Some(lesson.name) != current.peer && lesson.chapter != current.chapter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_peers_point_back() {
+        for lesson in LESSONS {
+            assert_eq!(LESSONS.iter().filter(|l| l.name == lesson.name).count(), 1);
+            if let Some(peer) = lesson.peer {
+                let peer = find(peer).expect("a peer is itself a lesson");
+                assert_eq!(peer.peer, Some(lesson.name), "{} and its peer", lesson.name);
+                assert_ne!(peer.role, lesson.role, "{} and its peer", lesson.name);
+            }
+        }
+    }
+
+    #[test]
+    fn next_skips_the_peer_in_the_same_chapter() {
+        assert_eq!(next_after("03_ctime_server").map(|l| l.name), Some("04_makefile_server"));
+        assert_eq!(next_after("03_ctime_client").map(|l| l.name), Some("04_makefile_server"));
+        assert_eq!(next_after("01_bind_listen_accept").map(|l| l.name), Some("02_talk_server"));
+    }
+}

@@ -1,0 +1,101 @@
+//! Colours that tell the parts of a conversation apart.
+//!
+//! Server events (a client connected, a client left) are cyan, bytes received green, bytes sent
+//! blue, notices yellow and errors red. Colours switch off when the output is not a terminal
+//! (a pipe, a file, a test) or when `NO_COLOR` is set, so captured output is plain text.
+
+use colored::Colorize;
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+
+/// At most this many bytes of data are shown in one line; the rest is summarised by a count.
+const SHOWN_BYTES: usize = 120;
+
+/// Decides once, at start-up, whether to colour: only on a terminal, and never with `NO_COLOR`.
+pub fn init() {
+    let wanted = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    colored::control::set_override(wanted);
+}
+
+/// Something happened on the server or in the program: a connection, a departure, a state.
+pub fn event(message: impl Display) {
+    println!("{}", message.to_string().cyan());
+}
+
+/// Bytes arrived from `peer`.
+pub fn received(peer: impl Display, data: &[u8]) {
+    let line = format!("received {} from {peer}: {}", bytes(data.len()), shown(data));
+    println!("{}", line.green());
+}
+
+/// Bytes went out to `peer`.
+pub fn sent(peer: impl Display, data: &[u8]) {
+    let line = format!("sent {} to {peer}: {}", bytes(data.len()), shown(data));
+    println!("{}", line.blue());
+}
+
+/// Text that came over the network, printed as it is (a client printing a reply).
+pub fn reply(text: impl Display) {
+    println!("{}", text.to_string().green());
+}
+
+/// Something worth a look that is not an error: a timeout, a client that left early.
+pub fn notice(message: impl Display) {
+    println!("{}", message.to_string().yellow());
+}
+
+/// An error, on standard error, so it never mixes with the data on standard output.
+pub fn error(message: impl Display) {
+    let line = format!("error: {message}");
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        eprintln!("{}", line.red());
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+/// Shows a prompt such as `>> ` when a person is typing; stays silent when input is piped.
+pub fn prompt(text: &str) {
+    if std::io::stdin().is_terminal() {
+        print!("{}", text.bold());
+        // print! does not end the line, so nothing would appear until the next newline.
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Bytes as a quoted, escaped string (`"hi\n"`), so newlines and odd bytes are visible.
+/// Long data is cut and its full size given.
+pub fn shown(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&data[..data.len().min(SHOWN_BYTES)]);
+    if data.len() > SHOWN_BYTES {
+        format!("{text:?}… ({} in all)", bytes(data.len()))
+    } else {
+        format!("{text:?}")
+    }
+}
+
+fn bytes(count: usize) -> String {
+    if count == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{count} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_newlines_escaped() {
+        assert_eq!(shown(b"hi\n"), r#""hi\n""#);
+    }
+
+    #[test]
+    fn cuts_long_data_and_counts_it() {
+        let long = vec![b'x'; 1000];
+        let text = shown(&long);
+        assert!(text.ends_with("… (1000 bytes in all)"), "{text}");
+        assert!(text.len() < 200);
+    }
+}
