@@ -4,7 +4,7 @@
 //! time followed by your line. An empty line, the end of input (Ctrl-D; Ctrl-Z then Enter on
 //! Windows) or the server closing ends the session. Start `03_ctime_server` first.
 
-use socket_lessons::{cli, style};
+use socket_lessons::{cli, console, explain, style};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
@@ -30,21 +30,15 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
 
     // ANCHOR: converse
     let mut buffer = [0u8; BUFFER_SIZE];
-    let mut line = String::new();
-    loop {
-        style::prompt(">> ");
-        line.clear();
-        if io::stdin().read_line(&mut line)? == 0 {
-            break; // end of input
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
+    while let Some(line) = console::read_line(">> ")? {
         if line.is_empty() {
             break; // the tutorial's client stops on an empty line too
         }
 
         // write_all, not write: write may send only part of the bytes and say so in its count.
         // Then one read, as in the tutorial: it returns what has arrived so far. A short reply
-        // comes whole; a reply longer than the buffer needs more reads (lesson 04 fixes that).
+        // comes whole; a longer one may need more reads, and the client cannot tell when it has
+        // all of it, because the protocol marks no ends (lesson 04 ends every message with a newline).
         let answer = stream
             .write_all(line.as_bytes())
             .and_then(|()| stream.read(&mut buffer));
@@ -53,18 +47,12 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
             // A server that has gone shows up in one of two ways: read returns 0 (its FIN has
             // arrived), or the write or the read fails because its OS answered us with a reset.
             Ok(_) => return server_closed(),
-            Err(error) if gone(&error) => return server_closed(),
+            Err(error) if explain::is_disconnect(&error) => return server_closed(),
             Err(error) => return Err(error),
         }
     }
     // ANCHOR_END: converse
     Ok(())
-}
-
-/// True for the errors that mean the peer has closed or reset the connection.
-fn gone(error: &io::Error) -> bool {
-    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
-    matches!(error.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
 
 fn server_closed() -> io::Result<()> {

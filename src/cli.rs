@@ -52,7 +52,9 @@ impl fmt::Display for Endpoint {
 /// turns its result into the exit status: 0 on success, 1 with a one-line message on error.
 pub fn run<A: Args>(lesson: &str, body: impl FnOnce(A) -> io::Result<()>) -> ExitCode {
     let Some(lesson) = index::find(lesson) else {
-        style::error(format!("{lesson} is not in the lesson index (src/index.rs)"));
+        style::error(format!(
+            "{lesson} is not in the lesson index (src/index.rs)"
+        ));
         return ExitCode::FAILURE;
     };
     style::init();
@@ -117,8 +119,15 @@ mod tests {
 
     #[test]
     fn ipv6_hosts_are_shown_in_brackets() {
-        let endpoint = Endpoint { host: "::1".into(), port: 0 };
+        let endpoint = Endpoint {
+            host: "::1".into(),
+            port: 0,
+        };
         assert_eq!(endpoint.to_string(), "[::1]:0");
-        assert!(endpoint.socket_addr().is_ok_and(|address| address.is_ipv6()));
+        assert!(
+            endpoint
+                .socket_addr()
+                .is_ok_and(|address| address.is_ipv6())
+        );
     }
 }

@@ -25,10 +25,12 @@ pub fn error_name(error: &io::Error) -> Option<&'static str> {
         ErrorKind::NotConnected => "ENOTCONN",
         _ => return None,
     };
-    if error.raw_os_error().is_none() {
-        return None;
-    }
-    Some(if cfg!(windows) { windows_name(unix) } else { unix })
+    error.raw_os_error()?; // only an error that came from the OS has an errno name
+    Some(if cfg!(windows) {
+        windows_name(unix)
+    } else {
+        unix
+    })
 }
 
 fn windows_name(unix: &'static str) -> &'static str {
@@ -45,6 +47,15 @@ fn windows_name(unix: &'static str) -> &'static str {
         "ENOTCONN" => "WSAENOTCONN",
         other => other,
     }
+}
+
+/// True for the errors that mean the peer closed or reset the connection under us: the
+/// same news as a read of zero bytes, delivered as an error.
+pub fn is_disconnect(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+    )
 }
 
 /// The error as the OS reports it, with its number and name: `Connection refused (os error

@@ -145,8 +145,17 @@ mod tests {
 
     #[test]
     fn next_skips_the_peer_in_the_same_chapter() {
-        assert_eq!(next_after("03_ctime_server").map(|l| l.name), Some("04_makefile_server"));
-        assert_eq!(next_after("03_ctime_client").map(|l| l.name), Some("04_makefile_server"));
-        assert_eq!(next_after("01_bind_listen_accept").map(|l| l.name), Some("02_talk_server"));
+        assert_eq!(
+            next_after("03_ctime_server").map(|l| l.name),
+            Some("04_makefile_server")
+        );
+        assert_eq!(
+            next_after("03_ctime_client").map(|l| l.name),
+            Some("04_makefile_server")
+        );
+        assert_eq!(
+            next_after("01_bind_listen_accept").map(|l| l.name),
+            Some("02_talk_server")
+        );
     }
 }

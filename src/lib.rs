@@ -6,6 +6,7 @@
 //! reads them top to bottom.
 
 pub mod cli;
+pub mod console;
 pub mod ctime;
 pub mod explain;
 pub mod index;

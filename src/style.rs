@@ -24,7 +24,11 @@ pub fn event(message: impl Display) {
 
 /// Bytes arrived from `peer`.
 pub fn received(peer: impl Display, data: &[u8]) {
-    let line = format!("received {} from {peer}: {}", bytes(data.len()), shown(data));
+    let line = format!(
+        "received {} from {peer}: {}",
+        bytes(data.len()),
+        shown(data)
+    );
     println!("{}", line.green());
 }
 

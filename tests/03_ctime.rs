@@ -90,7 +90,10 @@ fn client_prints_each_reply_and_stops_at_an_empty_line() {
         .write_stdin("first\nsecond\n\nnever sent\n")
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$").unwrap())
+        .stdout(
+            predicate::str::is_match(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$")
+                .unwrap(),
+        )
         .stdout(predicate::str::contains("second"))
         .stdout(predicate::str::contains("never sent").not());
     server.expect(r#"received 6 bytes from"#);

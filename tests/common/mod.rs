@@ -38,11 +38,13 @@ pub fn start_server(name: &str, args: &[&str]) -> Lesson {
     let mut all_args = vec!["--port", "0"];
     all_args.extend_from_slice(args);
     let mut lesson = spawn(name, &all_args);
-    let line = lesson.expect_line(|line| {
-        line.starts_with("listening on ") || line.starts_with("bound to ")
-    });
+    let line = lesson
+        .expect_line(|line| line.starts_with("listening on ") || line.starts_with("bound to "));
     let address = line.rsplit(' ').next().and_then(|text| text.parse().ok());
-    assert!(address.is_some(), "{name}: no address in its ready line {line:?}");
+    assert!(
+        address.is_some(),
+        "{name}: no address in its ready line {line:?}"
+    );
     lesson.address = address;
     lesson
 }
@@ -172,8 +174,12 @@ impl Drop for Lesson {
 pub fn connect(address: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect_timeout(&address, TIMEOUT)
         .unwrap_or_else(|error| panic!("cannot connect to {address}: {error}"));
-    stream.set_read_timeout(Some(TIMEOUT)).expect("set a read timeout");
-    stream.set_write_timeout(Some(TIMEOUT)).expect("set a write timeout");
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .expect("set a write timeout");
     stream
 }
 
@@ -211,7 +217,9 @@ pub fn read_exactly(stream: &mut TcpStream, count: usize) -> Vec<u8> {
 
 /// Asserts that nothing arrives for `quiet`: the peer is waiting for more, as it should.
 pub fn expect_silence(stream: &mut TcpStream, quiet: Duration) {
-    stream.set_read_timeout(Some(quiet)).expect("set a read timeout");
+    stream
+        .set_read_timeout(Some(quiet))
+        .expect("set a read timeout");
     let mut buffer = [0u8; 1024];
     match stream.read(&mut buffer) {
         Ok(count) => panic!(
@@ -226,7 +234,9 @@ pub fn expect_silence(stream: &mut TcpStream, quiet: Duration) {
             "expected silence, got {error}"
         ),
     }
-    stream.set_read_timeout(Some(TIMEOUT)).expect("set a read timeout");
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
 }
 
 /// True when `text` is a `ctime()` stamp such as `Tue Sep  3 19:11:20 2016`.

@@ -1,0 +1,62 @@
+//! Lesson 01: the server accepts two clients, one after the other, acknowledges what each
+//! sends, and exits with status 0.
+
+mod common;
+
+use common::{connect, read_until, start_server};
+use std::io::{Read, Write};
+
+/// Sends `message` and reads the reply until the server closes the connection.
+fn send_and_read_to_close(address: std::net::SocketAddr, message: &[u8]) -> Vec<u8> {
+    let mut client = connect(address);
+    client.write_all(message).expect("send");
+    let mut reply = Vec::new();
+    client
+        .read_to_end(&mut reply)
+        .expect("the server answers, then closes");
+    reply
+}
+
+#[test]
+fn acknowledges_two_clients_in_turn_then_exits() {
+    let mut server = start_server("01_bind_listen_accept", &[]);
+
+    let first = send_and_read_to_close(server.address(), b"test.com");
+    assert_eq!(first, b"ack: test.com");
+    let second = send_and_read_to_close(server.address(), b"hello python");
+    assert_eq!(second, b"ack: hello python");
+
+    server.expect("served 2 clients");
+    let (status, _, stderr) = server.wait();
+    assert!(status.success(), "exit status {status}, stderr {stderr:?}");
+}
+
+#[test]
+fn prints_both_ends_of_each_connection() {
+    let mut server = start_server("01_bind_listen_accept", &[]);
+    let mut client = connect(server.address());
+    let local = client.local_addr().expect("our address");
+
+    // The server's view is the mirror of ours: its local end is our peer, and back.
+    let line = server.expect("accepted:");
+    assert!(
+        line.contains(&format!("local {}", server.address())),
+        "{line}"
+    );
+    assert!(line.contains(&format!("peer {local}")), "{line}");
+
+    client.write_all(b"hi").expect("send");
+    read_until(&mut client, |reply| reply.ends_with(b"ack: hi"));
+}
+
+#[test]
+fn a_client_that_sends_nothing_still_counts_as_served() {
+    let mut server = start_server("01_bind_listen_accept", &[]);
+    drop(connect(server.address()));
+    server.expect("closed without sending anything");
+
+    let reply = send_and_read_to_close(server.address(), b"second");
+    assert_eq!(reply, b"ack: second");
+    let (status, _, _) = server.wait();
+    assert!(status.success());
+}
