@@ -1,0 +1,143 @@
+//! The project's own conventions, checked: every lesson file is a binary, has its row in the
+//! index and a chapter that includes it; every lesson's `--help` tells what it shows; the index
+//! lists every lesson; and the error a learner meets most (a port in use) is explained.
+
+mod common;
+
+use predicates::prelude::*;
+use socket_lessons::index::{self, Role};
+use std::fs;
+use std::net::TcpListener;
+use std::path::Path;
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The lesson files in lessons/, without `lessons.rs` (the index itself).
+fn lesson_files() -> Vec<String> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let mut names: Vec<String> = fs::read_dir(directory)
+        .expect("lessons/ exists")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
+        .filter_map(|path| Some(path.file_stem()?.to_str()?.to_string()))
+        .filter(|name| name != "lessons")
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
+    let manifest = read("Cargo.toml");
+    let summary = read("book/src/SUMMARY.md");
+    let files = lesson_files();
+    for name in &files {
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"\npath = \"lessons/{name}.rs\"")),
+            "lessons/{name}.rs has no [[bin]] in Cargo.toml"
+        );
+        let lesson = index::find(name)
+            .unwrap_or_else(|| panic!("lessons/{name}.rs has no row in src/index.rs"));
+        let chapter = read(lesson.chapter);
+        assert!(
+            chapter.contains(&format!("{{{{#include ../../lessons/{name}.rs")),
+            "{} does not include lessons/{name}.rs",
+            lesson.chapter
+        );
+        let file = lesson.chapter.trim_start_matches("book/src/");
+        assert!(
+            summary.contains(&format!("({file})")),
+            "{file} is not in SUMMARY.md"
+        );
+        assert!(
+            read(format!("lessons/{name}.rs")).contains(&format!("cli::run(\"{name}\"")),
+            "lessons/{name}.rs must start with cli::run(\"{name}\", …) so --help finds its row"
+        );
+    }
+    let mut rows: Vec<&str> = index::LESSONS.iter().map(|lesson| lesson.name).collect();
+    rows.sort();
+    assert_eq!(rows, files, "the index and lessons/ list different lessons");
+}
+
+#[test]
+fn lessons_never_unwrap() {
+    for name in lesson_files() {
+        let source = read(format!("lessons/{name}.rs"));
+        for (number, line) in source.lines().enumerate() {
+            assert!(
+                !line.contains(".unwrap()") && !line.contains(".expect("),
+                "lessons/{name}.rs:{}: handle the error or use ? instead: {line}",
+                number + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn every_lesson_explains_itself_in_help() {
+    for lesson in index::LESSONS {
+        let mut expected = predicate::str::contains(lesson.summary)
+            .and(predicate::str::contains(format!(
+                "[default: {}]",
+                lesson.default_port
+            )))
+            .and(predicate::str::contains(lesson.chapter))
+            .boxed();
+        if let Some(peer) = lesson.peer {
+            expected = expected
+                .and(predicate::str::contains(format!("cargo run --bin {peer}")))
+                .boxed();
+        }
+        common::command(lesson.name)
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(expected);
+    }
+}
+
+#[test]
+fn the_index_lists_every_lesson_with_its_command() {
+    let output = common::command("lessons").assert().success();
+    let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    let mut last = 0;
+    for lesson in index::LESSONS {
+        let position = text
+            .find(&lesson.command())
+            .unwrap_or_else(|| panic!("the index does not show {}", lesson.command()));
+        assert!(position > last, "{} is out of order", lesson.name);
+        last = position;
+    }
+}
+
+#[test]
+fn a_port_in_use_is_named_with_the_way_out() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    for lesson in index::LESSONS {
+        if lesson.role != Role::Server || lesson.name.starts_with("05_") {
+            continue; // a UDP port is a different port from the TCP one we hold
+        }
+        common::command(lesson.name)
+            .args(["--port", &port])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(format!("127.0.0.1:{port}")))
+            .stderr(predicate::str::contains("--port 0"));
+    }
+}
+
+#[test]
+fn a_udp_port_in_use_is_named_too() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    common::command("05_udp_server")
+        .args(["--port", &port])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!("127.0.0.1:{port}")))
+        .stderr(predicate::str::contains("--port 0"));
+}
