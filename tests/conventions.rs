@@ -141,3 +141,17 @@ fn a_udp_port_in_use_is_named_too() {
         .stderr(predicate::str::contains(format!("127.0.0.1:{port}")))
         .stderr(predicate::str::contains("--port 0"));
 }
+
+#[test]
+fn the_book_shows_the_index_and_a_help_text_as_they_are_now() {
+    let page = read("book/src/how_to_use.md");
+    for (name, args) in [("lessons", &[][..]), ("03_ctime_server", &["--help"][..])] {
+        let output = common::command(name).args(args).assert().success();
+        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        assert!(
+            page.contains(text.trim_end()),
+            "book/src/how_to_use.md shows an old output of `{name} {}`; paste the new one:\n{text}",
+            args.join(" ")
+        );
+    }
+}
