@@ -60,7 +60,7 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         let (connection, peer) = listener.accept()?;
         let peer = socket_addr(peer)?;
         // One client's failure ends its turn, not the server.
-        if let Err(error) = converse(connection, peer) {
+        if let Err(error) = converse(connection) {
             style::notice(format!("lost {peer}: {error}"));
         }
     }
@@ -72,10 +72,12 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 }
 
 // ANCHOR: converse
-fn converse(mut connection: Socket, peer: SocketAddr) -> io::Result<()> {
+fn converse(mut connection: Socket) -> io::Result<()> {
     // getsockname() and getpeername() on the connection: our end and theirs. Our end has the
-    // listener's port; theirs has a port the client's OS picked for it.
+    // listener's port; theirs (the address accept() returned, too) has a port the client's OS
+    // picked for it.
     let local = socket_addr(connection.local_addr()?)?;
+    let peer = socket_addr(connection.peer_addr()?)?;
     style::event(format!("accepted: local {local}, peer {peer}"));
 
     // recv(): wait until some bytes arrive, then take up to BUFFER_SIZE of them.

@@ -7,24 +7,24 @@ use common::{connect, read_until, start_server};
 use std::io::{Read, Write};
 
 /// Sends `message` and reads the reply until the server closes the connection.
-fn send_and_read_to_close(address: std::net::SocketAddr, message: &[u8]) -> Vec<u8> {
+fn send_and_read_to_close(address: std::net::SocketAddr, message: &str) -> String {
     let mut client = connect(address);
-    client.write_all(message).expect("send");
+    client.write_all(message.as_bytes()).expect("send");
     let mut reply = Vec::new();
     client
         .read_to_end(&mut reply)
         .expect("the server answers, then closes");
-    reply
+    String::from_utf8_lossy(&reply).into_owned()
 }
 
 #[test]
 fn acknowledges_two_clients_in_turn_then_exits() {
     let mut server = start_server("01_bind_listen_accept", &[]);
 
-    let first = send_and_read_to_close(server.address(), b"test.com");
-    assert_eq!(first, b"ack: test.com");
-    let second = send_and_read_to_close(server.address(), b"hello python");
-    assert_eq!(second, b"ack: hello python");
+    let first = send_and_read_to_close(server.address(), "test.com");
+    assert_eq!(first, "ack: test.com");
+    let second = send_and_read_to_close(server.address(), "hello python");
+    assert_eq!(second, "ack: hello python");
 
     server.expect("served 2 clients");
     let (status, _, stderr) = server.wait();
@@ -55,8 +55,8 @@ fn a_client_that_sends_nothing_still_counts_as_served() {
     drop(connect(server.address()));
     server.expect("closed without sending anything");
 
-    let reply = send_and_read_to_close(server.address(), b"second");
-    assert_eq!(reply, b"ack: second");
+    let reply = send_and_read_to_close(server.address(), "second");
+    assert_eq!(reply, "ack: second");
     let (status, _, _) = server.wait();
     assert!(status.success());
 }
