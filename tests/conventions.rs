@@ -33,6 +33,7 @@ fn lesson_files() -> Vec<String> {
 fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
     let manifest = read("Cargo.toml");
     let summary = read("book/src/SUMMARY.md");
+    let readme = read("README.md");
     let files = lesson_files();
     for name in &files {
         assert!(
@@ -51,6 +52,10 @@ fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
         assert!(
             summary.contains(&format!("({file})")),
             "{file} is not in SUMMARY.md"
+        );
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "{name} is missing from the README's table of lessons"
         );
         assert!(
             read(format!("lessons/{name}.rs")).contains(&format!("cli::run(\"{name}\"")),

@@ -239,10 +239,22 @@ pub fn expect_silence(stream: &mut TcpStream, quiet: Duration) {
         .expect("set a read timeout");
 }
 
-/// True when `text` is a `ctime()` stamp such as `Tue Sep  3 19:11:20 2016`.
+/// True when `text` is a `ctime()` stamp such as `Tue Sep  3 19:11:20 2016`, exactly: a
+/// valid date whose weekday is right, the day padded with a space, nothing before or after.
 pub fn is_ctime(text: &str) -> bool {
-    chrono::NaiveDateTime::parse_from_str(text, socket_lessons::ctime::FORMAT).is_ok()
-        && text.len() == socket_lessons::ctime::LEN
+    use socket_lessons::ctime::FORMAT;
+    chrono::NaiveDateTime::parse_from_str(text, FORMAT)
+        .is_ok_and(|moment| moment.format(FORMAT).to_string() == text)
+}
+
+/// True when `text` is a `ctime()` stamp of the local time now (within a minute).
+pub fn is_ctime_now(text: &str) -> bool {
+    let Ok(moment) = chrono::NaiveDateTime::parse_from_str(text, socket_lessons::ctime::FORMAT)
+    else {
+        return false;
+    };
+    let now = chrono::Local::now().naive_local();
+    is_ctime(text) && (now - moment).num_seconds().abs() <= 60
 }
 
 /// A lesson binary to run to completion with assert_cmd: plain output, a deadline.
