@@ -118,13 +118,13 @@ pub fn find(name: &str) -> Option<&'static Lesson> {
     LESSONS.iter().find(|lesson| lesson.name == name)
 }
 
-/// The lesson after this one in the book, skipping this lesson's own peer.
+/// The first lesson of the next chapter: what to run after this one (and its peer).
 pub fn next_after(name: &str) -> Option<&'static Lesson> {
     let position = LESSONS.iter().position(|lesson| lesson.name == name)?;
-    let current = &LESSONS[position];
+    let chapter = LESSONS[position].chapter;
     LESSONS[position + 1..]
         .iter()
-        .find(|lesson| Some(lesson.name) != current.peer && lesson.chapter != current.chapter)
+        .find(|lesson| lesson.chapter != chapter)
 }
 
 #[cfg(test)]
@@ -144,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn next_skips_the_peer_in_the_same_chapter() {
+    fn next_is_the_first_lesson_of_the_next_chapter() {
         assert_eq!(
             next_after("03_ctime_server").map(|l| l.name),
             Some("04_makefile_server")
