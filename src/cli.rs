@@ -26,15 +26,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// The first socket address the host name resolves to (an IP address resolves to itself).
     pub fn socket_addr(&self) -> io::Result<SocketAddr> {
+        let not_found = |reason: String| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("cannot find an address for host {:?}: {reason}", self.host),
+            )
+        };
         (self.host.as_str(), self.port)
-            .to_socket_addrs()?
+            .to_socket_addrs()
+            .map_err(|error| not_found(error.to_string()))?
             .next()
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("host {:?} has no address", self.host),
-                )
-            })
+            .ok_or_else(|| not_found("it has none".to_string()))
     }
 }
 
