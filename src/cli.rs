@@ -61,6 +61,8 @@ pub fn run<A: Args>(lesson: &str, body: impl FnOnce(A) -> io::Result<()>) -> Exi
     };
     style::init();
     let matches = command::<A>(lesson).get_matches();
+    // Every lesson's arguments contain an Endpoint; it is read out once more on its own so an
+    // error message can name the address the lesson was listening on or connecting to.
     let (endpoint, args) = match (
         Endpoint::from_arg_matches(&matches),
         A::from_arg_matches(&matches),
