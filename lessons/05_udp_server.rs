@@ -30,9 +30,10 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: serve
     let mut buffer = [0u8; BUFFER_SIZE];
     loop {
-        // recv_from blocks until a datagram arrives, then returns one whole datagram (never
-        // part of one, never two glued together) and the address it came from: the sender's
-        // IP and port are all we need to answer, so we keep no list of clients.
+        // recv_from blocks until a datagram arrives, then returns exactly one datagram (never
+        // two glued together, and never the rest of one left for the next call) and the
+        // address it came from: the sender's IP and port are all we need to answer, so we keep
+        // no list of clients.
         let (count, sender) = match socket.recv_from(&mut buffer) {
             Ok(received) => received,
             Err(error) => {
