@@ -9,7 +9,6 @@ use common::{
 use predicates::prelude::*;
 use socket_lessons::ctime;
 use std::io::Write;
-use std::net::TcpListener;
 use std::time::Duration;
 
 #[test]
@@ -118,10 +117,7 @@ fn client_stops_at_the_end_of_input() {
 
 #[test]
 fn client_stops_when_the_server_closes() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port().to_string();
-    // A "server" that hangs up at once, without answering.
-    let hang_up = std::thread::spawn(move || drop(listener.accept()));
+    let (port, hang_up) = common::server_that_hangs_up();
     common::command("03_ctime_client")
         .args(["--port", &port])
         .write_stdin("hello\nanyone?\n")

@@ -7,7 +7,7 @@ mod common;
 use common::{connect, expect_silence, read_exactly, start_server};
 use predicates::prelude::*;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Long enough for a piece to travel on its own, short enough to keep each test quick.
@@ -143,10 +143,7 @@ fn client_rejects_a_record_that_is_not_10_bytes() {
 
 #[test]
 fn client_stops_when_the_server_closes() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port().to_string();
-    // A "server" that hangs up at once, without answering the record.
-    let hang_up = std::thread::spawn(move || drop(listener.accept()));
+    let (port, hang_up) = common::server_that_hangs_up();
     common::command("04_makefile_client")
         .args(["--port", &port])
         .write_stdin("hello\n")

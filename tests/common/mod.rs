@@ -183,6 +183,14 @@ pub fn connect(address: SocketAddr) -> TcpStream {
     stream
 }
 
+/// A "server" that accepts one connection and hangs up at once, without a word: for checking
+/// that a client notices. Returns its port, and the thread to join when the client is done.
+pub fn server_that_hangs_up() -> (String, thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port().to_string();
+    (port, thread::spawn(move || drop(listener.accept())))
+}
+
 /// Reads until `done` says the bytes so far are complete; fails after [`TIMEOUT`] or if the
 /// peer closes first.
 pub fn read_until(stream: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
