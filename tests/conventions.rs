@@ -160,3 +160,33 @@ fn the_book_shows_the_index_and_a_help_text_as_they_are_now() {
         );
     }
 }
+
+#[test]
+fn every_include_in_the_book_names_an_anchor_that_exists() {
+    // mdBook silently includes nothing for an anchor that is not in the file, so a renamed
+    // anchor would leave an empty listing in the book. This test catches it instead.
+    let chapters = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut includes = 0;
+    for entry in fs::read_dir(&chapters).expect("book/src exists") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_none_or(|extension| extension != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("a chapter is text");
+        for include in text.split("{{#include ../../").skip(1) {
+            let target = &include[..include.find("}}").expect("an include ends with }}")];
+            let (file, anchor) = target.split_once(':').unwrap_or((target, ""));
+            let source = read(file);
+            if !anchor.is_empty() {
+                assert!(
+                    source.contains(&format!("// ANCHOR: {anchor}\n"))
+                        && source.contains(&format!("// ANCHOR_END: {anchor}\n")),
+                    "{} includes {file}:{anchor}, but {file} has no such anchor",
+                    path.display()
+                );
+            }
+            includes += 1;
+        }
+    }
+    assert!(includes > 0, "the book includes no listing at all");
+}
