@@ -1,12 +1,39 @@
-//! The lesson index: what `cargo run` prints with no `--bin`.
+//! The lesson index: what `cargo run` prints with no `--bin`, and the learner's tools.
 //!
-//! Lists every lesson in the order the book teaches them, with what it shows and the command
-//! that runs it. The list comes from the one table in `src/index.rs`.
+//! With no arguments it lists every lesson in the order the book teaches them, with what it
+//! shows and the command that runs it; the list comes from the one table in `src/index.rs`.
+//! `cargo run -- check LESSON` runs a lesson's protocol checks on a program.
 
+use clap::{Parser, Subcommand};
 use colored::Colorize;
-use socket_lessons::{index, style};
+use socket_lessons::{check, index, style};
+use std::process::ExitCode;
 
-fn main() {
+/// The lessons, and the tools that go with them.
+#[derive(Parser)]
+#[command(name = "lessons")]
+struct Cli {
+    #[command(subcommand)]
+    tool: Option<Tool>,
+}
+
+#[derive(Subcommand)]
+enum Tool {
+    /// Run a lesson's protocol checks on its binary, an exercise, or any program.
+    Check(check::command::Args),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().tool {
+        None => {
+            list();
+            ExitCode::SUCCESS
+        }
+        Some(Tool::Check(args)) => check::command::main(args),
+    }
+}
+
+fn list() {
     style::init();
     // ANCHOR: list
     println!(

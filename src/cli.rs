@@ -83,7 +83,7 @@ pub fn run<A: Args>(lesson: &str, body: impl FnOnce(A) -> io::Result<()>) -> Exi
 fn command<A: Args>(lesson: &index::Lesson) -> Command {
     let host_help = match lesson.role {
         index::Role::Server => "Address to listen on (0.0.0.0 for every interface)",
-        index::Role::Client => "Host name or address of the server",
+        _ => "Host name or address of the server",
     };
     A::augment_args(Command::new(lesson.name))
         .about(lesson.summary)
@@ -91,7 +91,7 @@ fn command<A: Args>(lesson: &index::Lesson) -> Command {
         .mut_arg("host", |arg| arg.help(host_help))
         .mut_arg("port", |arg| {
             arg.required(false)
-                .default_value(lesson.default_port.to_string())
+                .default_value(lesson.default_port.unwrap_or(0).to_string())
         })
 }
 

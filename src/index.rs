@@ -1,8 +1,12 @@
 //! The one table of lessons.
 //!
-//! Every runnable lesson has one row here, in the order the book teaches them. The `lessons`
-//! binary prints this table, `--help` reads a lesson's summary, default port and next step from
-//! it, and a test checks that every file in `lessons/` has its row, its `[[bin]]` and a chapter.
+//! Support module. Every runnable lesson has one row here, in the order the book teaches them,
+//! with everything the project knows about it: what it shows, its default port, its peer, its
+//! chapter, and the protocol checks it must pass. The `lessons` binary prints this table,
+//! `--help` reads a lesson's summary, default port and next step from it, `check` runs its
+//! checks, and a test holds every file in `lessons/` to its row, its `[[bin]]` and its chapter.
+
+use crate::check::{self, Check};
 
 /// What part a lesson binary plays, which decides what `--host` and `--port` mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +15,10 @@ pub enum Role {
     Server,
     /// Reaches out to a server: `--host`/`--port` say where that server is.
     Client,
+    /// Shows something by itself, both ends in one process (a socketpair, an option's effect).
+    Demonstration,
+    /// Not a lesson but something that measures or drives them.
+    Tool,
 }
 
 /// One runnable lesson: a binary, its chapter and what it teaches.
@@ -22,12 +30,15 @@ pub struct Lesson {
     pub summary: &'static str,
     /// Whether it listens or connects.
     pub role: Role,
-    /// The port the Python tutorial uses, so the lesson and the tutorial's programs meet.
-    pub default_port: u16,
+    /// The port the Python tutorial uses, so the lesson and the tutorial's programs meet;
+    /// `None` for a lesson that takes no `--port`.
+    pub default_port: Option<u16>,
     /// The binary to run beside this one (a server's client, a client's server), if any.
     pub peer: Option<&'static str>,
     /// The chapter that explains it, relative to the repository root.
     pub chapter: &'static str,
+    /// What it promises on the wire, as checks any program can be held to ([`crate::check`]).
+    pub checks: &'static [Check],
 }
 
 impl Lesson {
@@ -43,75 +54,106 @@ pub const LESSONS: &[Lesson] = &[
         name: "01_bind_listen_accept",
         summary: "socket(), SO_REUSEADDR, bind, listen and accept, one call at a time; acknowledges two clients, then exits",
         role: Role::Server,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: None,
         chapter: "book/src/01_bind_listen_accept.md",
+        checks: check::bind_accept::SERVER,
     },
     Lesson {
         name: "02_talk_server",
         summary: "two people take turns: the server types a line, the client answers",
         role: Role::Server,
-        default_port: 8000,
+        default_port: Some(8000),
         peer: Some("02_talk_client"),
         chapter: "book/src/02_talk.md",
+        checks: check::talk::SERVER,
     },
     Lesson {
         name: "02_talk_client",
         summary: "connect to the talk server, print its line, type the answer; a refused connect shows the OS error",
         role: Role::Client,
-        default_port: 8000,
+        default_port: Some(8000),
         peer: Some("02_talk_server"),
         chapter: "book/src/02_talk.md",
+        checks: check::talk::CLIENT,
     },
     Lesson {
         name: "03_ctime_server",
         summary: "the classic server: an accept loop, and every chunk answered with ctime() + the chunk",
         role: Role::Server,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("03_ctime_client"),
         chapter: "book/src/03_ctime.md",
+        checks: check::ctime::TCP_SERVER,
     },
     Lesson {
         name: "03_ctime_client",
         summary: "send each line you type, print the timestamped reply; an empty line ends it",
         role: Role::Client,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("03_ctime_server"),
         chapter: "book/src/03_ctime.md",
+        checks: check::ctime::TCP_CLIENT,
     },
     Lesson {
         name: "04_makefile_server",
         summary: "Python's makefile in Rust: a buffered reader and writer on one socket; read 10 bytes, then lines",
         role: Role::Server,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("04_makefile_client"),
         chapter: "book/src/04_makefile.md",
+        checks: check::makefile::SERVER,
     },
     Lesson {
         name: "04_makefile_client",
         summary: "send a 10-byte record, then lines, through buffered handles; flush decides when bytes leave",
         role: Role::Client,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("04_makefile_server"),
         chapter: "book/src/04_makefile.md",
+        checks: check::makefile::CLIENT,
     },
     Lesson {
         name: "05_udp_server",
         summary: "UDP: no connection, no accept; recv_from and send_to answer each datagram with ctime() + data",
         role: Role::Server,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("05_udp_client"),
         chapter: "book/src/05_udp.md",
+        checks: check::ctime::UDP_SERVER,
     },
     Lesson {
         name: "05_udp_client",
         summary: "send each line as one datagram and wait for the reply with a timeout, because datagrams get lost",
         role: Role::Client,
-        default_port: 9999,
+        default_port: Some(9999),
         peer: Some("05_udp_server"),
         chapter: "book/src/05_udp.md",
+        checks: check::ctime::UDP_CLIENT,
     },
 ];
+
+/// An exercise: a starting file in `exercises/` that compiles and runs but does not yet do
+/// its lesson's job, checked by that lesson's checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Exercise {
+    /// The binary's name, as in `cargo run --bin NAME` and `exercises/NAME.rs`.
+    pub name: &'static str,
+    /// The lesson whose checks it must pass once it is done.
+    pub lesson: &'static str,
+    /// What is left to do, in one line.
+    pub summary: &'static str,
+    /// The chapter section that sets it, as `book/src/FILE.md#anchor`.
+    pub section: &'static str,
+}
+
+/// Every exercise, in the order the book sets them.
+pub const EXERCISES: &[Exercise] = &[];
+
+/// The exercise with this binary name, if there is one.
+pub fn find_exercise(name: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|exercise| exercise.name == name)
+}
 
 /// The lesson with this binary name, if there is one.
 pub fn find(name: &str) -> Option<&'static Lesson> {

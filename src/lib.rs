@@ -5,6 +5,7 @@
 //! line. The socket calls themselves stay in the lesson files under `lessons/`, where a learner
 //! reads them top to bottom.
 
+pub mod check;
 pub mod cli;
 pub mod console;
 pub mod ctime;
