@@ -1,9 +1,10 @@
 //! Lesson 01 — bind, listen, accept.
 //!
-//! A server built one system call at a time, as the Python tutorial builds it: create a socket,
-//! allow the address to be reused, bind it to an address, listen, and accept. It accepts two
-//! clients, one after the other, answers what each sends with an acknowledgement, and exits.
-//! Talk to it with `nc 127.0.0.1 9999` (twice), or any TCP client.
+//! A server built one system call at a time, as the Python tutorial builds it:
+//! create a socket, allow the address to be reused, bind it to an address,
+//! listen, and accept. It accepts two clients, one after the other, answers
+//! what each sends with an acknowledgement, and exits. Talk to it with `nc
+//! 127.0.0.1 9999` (twice), or any TCP client.
 
 use socket_lessons::{cli, ready, style};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -11,10 +12,11 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-/// How many connections the OS may hold, handshake done, before `accept` takes them
-/// (Python's `listen(5)`); a client beyond that waits or is refused.
+/// How many connections the OS may hold, handshake done, before `accept` takes
+/// them (Python's `listen(5)`); a client beyond that waits or is refused.
 const BACKLOG: i32 = 5;
-/// The most bytes one `recv` takes off the socket; the Python tutorial's `recv(1024)`.
+/// The most bytes one `recv` takes off the socket; the Python tutorial's
+/// `recv(1024)`.
 const BUFFER_SIZE: usize = 1024;
 /// The tutorial accepts exactly two clients, one after the other.
 const CLIENTS: usize = 2;
@@ -27,18 +29,20 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     let address = args.socket_addr()?;
 
     // ANCHOR: socket
-    // socket(): a new endpoint with no address yet. The domain (IPv4 or IPv6) follows the
-    // address; a STREAM socket over TCP is what Python's socket() makes when given nothing.
+    // socket(): a new endpoint with no address yet. The domain (IPv4 or IPv6)
+    // follows the address; a STREAM socket over TCP is what Python's socket()
+    // makes when given nothing.
     let listener = Socket::new(
         Domain::for_address(address),
         Type::STREAM,
         Some(Protocol::TCP),
     )?;
 
-    // SO_REUSEADDR: when a server stops, its closed connections linger in TIME_WAIT for a
-    // minute or so, and without this option bind would fail with "address already in use"
-    // until they are gone. On Windows the option means something else (another program could
-    // bind the same port), so there we leave it off, as Rust's std does.
+    // SO_REUSEADDR: when a server stops, its closed connections linger in
+    // TIME_WAIT for a minute or so, and without this option bind would fail
+    // with "address already in use" until they are gone. On Windows the option
+    // means something else (another program could bind the same port), so there
+    // we leave it off, as Rust's std does.
     if cfg!(not(windows)) {
         listener.set_reuse_address(true)?;
     }
@@ -47,16 +51,19 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: bind
     // bind(): claim the address and port. Port 0 asks the OS for any free port.
     listener.bind(&SockAddr::from(address))?;
-    // listen(): from now on the OS completes handshakes for us and queues the connections.
+    // listen(): from now on the OS completes handshakes for us and queues the
+    // connections.
     listener.listen(BACKLOG)?;
-    // getsockname(): the address we really got (the real port, when we asked for 0).
+    // getsockname(): the address we really got (the real port, when we asked
+    // for 0).
     ready::listening(socket_addr(listener.local_addr()?)?);
     // ANCHOR_END: bind
 
     // ANCHOR: accept
     for _ in 0..CLIENTS {
-        // accept(): wait for a queued connection and get a *new* socket for it. The listening
-        // socket only ever accepts; all talk goes through the connection socket.
+        // accept(): wait for a queued connection and get a *new* socket for it.
+        // The listening socket only ever accepts; all talk goes through the
+        // connection socket.
         let (connection, peer) = listener.accept()?;
         let peer = socket_addr(peer)?;
         // One client's failure ends its turn, not the server.
@@ -73,15 +80,15 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
 // ANCHOR: converse
 fn converse(mut connection: Socket) -> io::Result<()> {
-    // getsockname() and getpeername() on the connection: our end and theirs. Our end has the
-    // listener's port; theirs (the address accept() returned, too) has a port the client's OS
-    // picked for it.
+    // getsockname() and getpeername() on the connection: our end and theirs.
+    // Our end has the listener's port; theirs (the address accept() returned,
+    // too) has a port the client's OS picked for it.
     let local = socket_addr(connection.local_addr()?)?;
     let peer = socket_addr(connection.peer_addr()?)?;
     style::event(format!("accepted: local {local}, peer {peer}"));
 
-    // recv(): wait until some bytes arrive, then take up to BUFFER_SIZE of them.
-    // Zero bytes means the client closed without sending anything.
+    // recv(): wait until some bytes arrive, then take up to BUFFER_SIZE of
+    // them. Zero bytes means the client closed without sending anything.
     let mut buffer = [0u8; BUFFER_SIZE];
     let count = connection.read(&mut buffer)?;
     if count == 0 {
@@ -91,13 +98,14 @@ fn converse(mut connection: Socket) -> io::Result<()> {
     let data = &buffer[..count];
     style::received(peer, data);
 
-    // send() may send only part of what it is given and returns how much it took;
-    // write_all() calls it until everything is out (Python's sendall).
+    // send() may send only part of what it is given and returns how much it
+    // took; write_all() calls it until everything is out (Python's sendall).
     let reply = [b"ack: ", data].concat();
     connection.write_all(&reply)?;
     style::sent(peer, &reply);
 
-    // close(): dropping the socket closes it, and the client's next read returns 0.
+    // close(): dropping the socket closes it, and the client's next read
+    // returns 0.
     drop(connection);
     style::event(format!("closed: {peer}"));
     Ok(())

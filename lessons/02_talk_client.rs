@@ -1,8 +1,9 @@
 //! Lesson 02 — two ends talking: the client.
 //!
-//! Connects to `02_talk_server` and takes turns with it: print the server's line, type an
-//! answer, until either side types `quit` or closes. When nothing listens at the address, it
-//! shows what Python's `connect_ex` would return: the OS error number, with its name.
+//! Connects to `02_talk_server` and takes turns with it: print the server's
+//! line, type an answer, until either side types `quit` or closes. When nothing
+//! listens at the address, it shows what Python's `connect_ex` would return:
+//! the OS error number, with its name.
 
 use socket_lessons::{cli, console, explain, style};
 use std::io::{self, Read, Write};
@@ -18,10 +19,11 @@ fn main() -> ExitCode {
 
 fn talk(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: connect
-    // Python has two connects: connect() raises an exception, connect_ex() returns the OS
-    // error number (0 for success). Rust's connect returns a Result, which is both: the Err
-    // carries the number (error.raw_os_error()), and `?` hands it to main, which prints the
-    // address, the number and its name (111, ECONNREFUSED on Linux) and exits with status 1.
+    // Python has two connects: connect() raises an exception, connect_ex()
+    // returns the OS error number (0 for success). Rust's connect returns a
+    // Result, which is both: the Err carries the number (error.raw_os_error()),
+    // and `?` hands it to main, which prints the address, the number and its
+    // name (111, ECONNREFUSED on Linux) and exits with status 1.
     let mut stream = TcpStream::connect(args.socket_addr()?)?;
     let server = stream.peer_addr()?;
     style::event(format!("connected to {server}; the server speaks first"));

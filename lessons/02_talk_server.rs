@@ -1,8 +1,9 @@
 //! Lesson 02 — two ends talking: the server.
 //!
-//! The Python tutorial's two-ends chat on port 8000. The server accepts one client, and then the
-//! two take turns: you type a line here, the client prints it and types an answer, and so on,
-//! until either side types `quit` or closes. Start this first, then `02_talk_client`.
+//! The Python tutorial's two-ends chat on port 8000. The server accepts one
+//! client, and then the two take turns: you type a line here, the client prints
+//! it and types an answer, and so on, until either side types `quit` or closes.
+//! Start this first, then `02_talk_client`.
 
 use socket_lessons::{cli, console, explain, ready, style};
 use std::io::{self, Read, Write};
@@ -20,7 +21,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: accept
     let listener = TcpListener::bind(args.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
-    // This server talks to one client, so it accepts once and keeps no loop around accept.
+    // This server talks to one client, so it accepts once and keeps no loop
+    // around accept.
     let (mut stream, peer) = listener.accept()?;
     style::event(format!(
         "{peer} connected; you speak first (type quit to end)"
@@ -31,14 +33,15 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     let mut buffer = [0u8; BUFFER_SIZE];
     // Our turn. The end of our input ends the conversation as `quit` does.
     while let Some(line) = console::read_line(">> ")? {
-        // The newline goes along so the other side (or nc) shows one line per turn.
+        // The newline goes along so the other side (or nc) shows one line per
+        // turn.
         stream.write_all(format!("{line}\n").as_bytes())?;
         if line.trim() == "quit" {
             break;
         }
 
-        // Their turn: wait for whatever they send. A read of 0 bytes, or a reset, means they
-        // closed the connection.
+        // Their turn: wait for whatever they send. A read of 0 bytes, or a
+        // reset, means they closed the connection.
         let count = match stream.read(&mut buffer) {
             Err(error) if explain::is_disconnect(&error) => 0,
             result => result?,

@@ -1,15 +1,17 @@
 //! Lesson 03 — the ctime client.
 //!
-//! Connects to the ctime server, sends each line you type, and prints the reply: the server's
-//! time followed by your line. An empty line, the end of input (Ctrl-D; Ctrl-Z then Enter on
-//! Windows) or the server closing ends the session. Start `03_ctime_server` first.
+//! Connects to the ctime server, sends each line you type, and prints the
+//! reply: the server's time followed by your line. An empty line, the end of
+//! input (Ctrl-D; Ctrl-Z then Enter on Windows) or the server closing ends the
+//! session. Start `03_ctime_server` first.
 
 use socket_lessons::{cli, console, explain, style};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-/// The most bytes one `read` takes off the socket; the Python tutorial's `BUFSIZ`.
+/// The most bytes one `read` takes off the socket; the Python tutorial's
+/// `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
@@ -18,8 +20,8 @@ fn main() -> ExitCode {
 
 fn talk(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: connect
-    // socket() and connect() in one call: it returns once the TCP handshake is done, or with
-    // the OS's error (connection refused, say) as an Err value.
+    // socket() and connect() in one call: it returns once the TCP handshake is
+    // done, or with the OS's error (connection refused, say) as an Err value.
     let mut stream = TcpStream::connect(args.socket_addr()?)?;
     style::event(format!(
         "connected to {} from {}",
@@ -35,19 +37,26 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
             break; // the tutorial's client stops on an empty line too
         }
 
-        // write_all, not write: write may send only part of the bytes and say so in its count.
-        // Then one read, as in the tutorial: it returns what has arrived so far. A short reply
-        // comes whole; a longer one may need more reads, and the client cannot tell when it has
-        // all of it, because the protocol marks no ends (lesson 04 ends every message with a newline).
+        // write_all, not write: write may send only part of the bytes and say
+        // so in its count. Then one read, as in the tutorial: it returns what
+        // has arrived so far. A short reply comes whole; a longer one may need
+        // more reads, and the client cannot tell when it has all of it, because
+        // the protocol marks no ends (lesson 04 ends every message with a
+        // newline).
         let answer = stream
             .write_all(line.as_bytes())
             .and_then(|()| stream.read(&mut buffer));
         match answer {
-            Ok(count) if count > 0 => style::reply(String::from_utf8_lossy(&buffer[..count])),
-            // A server that has gone shows up in one of two ways: read returns 0 (its FIN has
-            // arrived), or the write or the read fails because its OS answered us with a reset.
+            Ok(count) if count > 0 => {
+                style::reply(String::from_utf8_lossy(&buffer[..count]))
+            }
+            // A server that has gone shows up in one of two ways: read returns
+            // 0 (its FIN has arrived), or the write or the read fails because
+            // its OS answered us with a reset.
             Ok(_) => return server_closed(),
-            Err(error) if explain::is_disconnect(&error) => return server_closed(),
+            Err(error) if explain::is_disconnect(&error) => {
+                return server_closed();
+            }
             Err(error) => return Err(error),
         }
     }

@@ -1,16 +1,18 @@
 //! Lesson 03 — the ctime server.
 //!
-//! The classic first server, in two loops: the outer loop accepts one client at a time, the inner
-//! loop answers every chunk that client sends with the time (as C's `ctime()` prints it) followed
-//! by the chunk itself. When the client leaves, the server goes back to accepting.
-//! Run `03_ctime_client` beside it, or `nc 127.0.0.1 9999`.
+//! The classic first server, in two loops: the outer loop accepts one client at
+//! a time, the inner loop answers every chunk that client sends with the time
+//! (as C's `ctime()` prints it) followed by the chunk itself. When the client
+//! leaves, the server goes back to accepting. Run `03_ctime_client` beside it,
+//! or `nc 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ctime, ready, style};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-/// The most bytes one `read` takes off the socket; the Python tutorial's `BUFSIZ`.
+/// The most bytes one `read` takes off the socket; the Python tutorial's
+/// `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
@@ -19,20 +21,22 @@ fn main() -> ExitCode {
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: listen
-    // One call does what Python spells socket(), bind() and listen(): the OS starts queueing
-    // connections as soon as it returns. (Rust's std also sets SO_REUSEADDR on Unix, so a
-    // restarted server can bind again at once.)
+    // One call does what Python spells socket(), bind() and listen(): the OS
+    // starts queueing connections as soon as it returns. (Rust's std also sets
+    // SO_REUSEADDR on Unix, so a restarted server can bind again at once.)
     let listener = TcpListener::bind(args.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
     // ANCHOR_END: listen
 
     // ANCHOR: accept
     loop {
-        // accept() blocks until a client has finished the TCP handshake, then returns a new
-        // socket for that one client. The listener stays free for the next.
+        // accept() blocks until a client has finished the TCP handshake, then
+        // returns a new socket for that one client. The listener stays free for
+        // the next.
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
-        // One client's failure (a reset, say) ends its conversation, not the server.
+        // One client's failure (a reset, say) ends its conversation, not the
+        // server.
         match converse(stream, peer) {
             Ok(()) => style::event(format!("closed: {peer}")),
             Err(error) => style::notice(format!("lost {peer}: {error}")),
@@ -45,10 +49,12 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     let mut buffer = [0u8; BUFFER_SIZE];
     loop {
-        // read() returns as soon as *some* bytes have arrived: a chunk, not a message. One
-        // line the client sent may come in pieces, and two lines may come together.
+        // read() returns as soon as *some* bytes have arrived: a chunk, not a
+        // message. One line the client sent may come in pieces, and two lines
+        // may come together.
         let count = stream.read(&mut buffer)?;
-        // Zero bytes means the client closed its side: there will never be more.
+        // Zero bytes means the client closed its side: there will never be
+        // more.
         if count == 0 {
             return Ok(());
         }
@@ -57,8 +63,9 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
 
         let mut reply = ctime::now().into_bytes();
         reply.extend_from_slice(chunk);
-        // write() may send only part of the reply; write_all() loops until all of it is out
-        // (Python's sendall, where the tutorial's send() could silently drop the tail).
+        // write() may send only part of the reply; write_all() loops until all
+        // of it is out (Python's sendall, where the tutorial's send() could
+        // silently drop the tail).
         stream.write_all(&reply)?;
         style::sent(peer, &reply);
     }

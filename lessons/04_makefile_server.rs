@@ -1,17 +1,19 @@
 //! Lesson 04 — the makefile server.
 //!
-//! Python's `sock.makefile('rw')` turns a socket into a buffered file; Rust does the same with a
-//! `BufReader` on one handle of the socket and a `BufWriter` on another. Through them the server
-//! first reads a fixed-size record of exactly 10 bytes, then reads line after line, and answers
-//! each with `return your msg: ` and what it read. One client at a time, as in lesson 03.
-//! Run `04_makefile_client` beside it, or `nc 127.0.0.1 9999`.
+//! Python's `sock.makefile('rw')` turns a socket into a buffered file; Rust
+//! does the same with a `BufReader` on one handle of the socket and a
+//! `BufWriter` on another. Through them the server first reads a fixed-size
+//! record of exactly 10 bytes, then reads line after line, and answers each
+//! with `return your msg: ` and what it read. One client at a time, as in
+//! lesson 03. Run `04_makefile_client` beside it, or `nc 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ready, style};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-/// The size of the record a client sends first; the Python tutorial's `f.read(10)`.
+/// The size of the record a client sends first; the Python tutorial's
+/// `f.read(10)`.
 const RECORD_SIZE: usize = 10;
 
 /// What every answer starts with, before the bytes being returned.
@@ -23,8 +25,8 @@ fn main() -> ExitCode {
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: listen
-    // Listening and accepting are lesson 03's, unchanged; what is new is how each connection
-    // is read and written.
+    // Listening and accepting are lesson 03's, unchanged; what is new is how
+    // each connection is read and written.
     let listener = TcpListener::bind(args.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
     // ANCHOR_END: listen
@@ -33,7 +35,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     loop {
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
-        // As in lesson 03: a client that misbehaves or vanishes ends its own conversation only.
+        // As in lesson 03: a client that misbehaves or vanishes ends its own
+        // conversation only.
         match converse(stream, peer) {
             Ok(()) => style::event(format!("closed: {peer}")),
             Err(error) => style::notice(format!("lost {peer}: {error}")),
@@ -44,24 +47,29 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
 fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // ANCHOR: handles
-    // try_clone() asks the OS for a second handle (a dup'ed descriptor) to the *same*
-    // connection. Each buffer gets a handle of its own, so reading and writing never share a
-    // buffer: what the reader has already taken off the socket stays in the reader.
+    // try_clone() asks the OS for a second handle (a dup'ed descriptor) to the
+    // *same* connection. Each buffer gets a handle of its own, so reading and
+    // writing never share a buffer: what the reader has already taken off the
+    // socket stays in the reader.
     let mut writer = BufWriter::new(stream.try_clone()?);
     let mut reader = BufReader::new(stream);
     // ANCHOR_END: handles
 
     // ANCHOR: record
-    // A record has a fixed size, so we ask for exactly that many bytes. A plain read() returns
-    // whatever has arrived (maybe 3 bytes, maybe 30); read_exact() keeps reading until the 10
-    // are there, and anything after them waits in the reader's buffer for the lines below.
+    // A record has a fixed size, so we ask for exactly that many bytes. A plain
+    // read() returns whatever has arrived (maybe 3 bytes, maybe 30);
+    // read_exact() keeps reading until the 10 are there, and anything after
+    // them waits in the reader's buffer for the lines below.
     let mut record = [0u8; RECORD_SIZE];
     reader.read_exact(&mut record).map_err(|error| {
         if error.kind() == io::ErrorKind::UnexpectedEof {
-            // The client closed before the 10th byte: say so in words a reader of the log gets.
+            // The client closed before the 10th byte: say so in words a reader
+            // of the log gets.
             io::Error::new(
                 error.kind(),
-                format!("it closed before sending a whole {RECORD_SIZE}-byte record"),
+                format!(
+                    "it closed before sending a whole {RECORD_SIZE}-byte record"
+                ),
             )
         } else {
             error
@@ -69,8 +77,9 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     })?;
     style::received(peer, &record);
 
-    // Three writes into the buffer, and not one byte on the wire yet: flush() hands the whole
-    // answer to the OS. Without it the client would wait for an answer that sits in our memory.
+    // Three writes into the buffer, and not one byte on the wire yet: flush()
+    // hands the whole answer to the OS. Without it the client would wait for an
+    // answer that sits in our memory.
     writer.write_all(PREFIX)?;
     writer.write_all(&record)?;
     writer.write_all(b"\n")?;
@@ -79,15 +88,16 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // ANCHOR_END: record
 
     // ANCHOR: lines
-    // Bytes, not a String: read_line() would fail on a line that is not valid UTF-8, and the
-    // protocol promises to return any line byte for byte.
+    // Bytes, not a String: read_line() would fail on a line that is not valid
+    // UTF-8, and the protocol promises to return any line byte for byte.
     let mut line = Vec::new();
     loop {
         line.clear();
-        // read_until() looks for the newline in the reader's buffer and reads from the socket
-        // only when it needs more, so a line sent in pieces, or many lines sent together, come
-        // out one whole line at a time. Zero bytes means the client has closed its side. (If it
-        // closed in the middle of a line, that last piece comes without its newline.)
+        // read_until() looks for the newline in the reader's buffer and reads
+        // from the socket only when it needs more, so a line sent in pieces, or
+        // many lines sent together, come out one whole line at a time. Zero
+        // bytes means the client has closed its side. (If it closed in the
+        // middle of a line, that last piece comes without its newline.)
         if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
@@ -95,11 +105,13 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
 
         writer.write_all(PREFIX)?;
         writer.write_all(&line)?;
-        // Flush after every answer: the client waits for it before sending its next line.
+        // Flush after every answer: the client waits for it before sending its
+        // next line.
         writer.flush()?;
         style::sent(peer, &[PREFIX, &line].concat());
     }
     // ANCHOR_END: lines
-    // Both handles are dropped on the way out. Dropping one alone would not close the
-    // connection; the OS closes it when the last handle to it is gone.
+    // Both handles are dropped on the way out. Dropping one alone would not
+    // close the connection; the OS closes it when the last handle to it is
+    // gone.
 }

@@ -1,8 +1,10 @@
-//! The lesson index: what `cargo run` prints with no `--bin`, and the learner's tools.
+//! The lesson index: what `cargo run` prints with no `--bin`, and the learner's
+//! tools.
 //!
-//! With no arguments it lists every lesson in the order the book teaches them, with what it
-//! shows and the command that runs it; the list comes from the one table in `src/index.rs`.
-//! `cargo run -- check LESSON` runs a lesson's protocol checks on a program.
+//! With no arguments it lists every lesson in the order the book teaches them,
+//! with what it shows and the command that runs it; the list comes from the one
+//! table in `src/index.rs`. `cargo run -- check LESSON` runs a lesson's
+//! protocol checks on a program.
 
 use clap::{Parser, Subcommand};
 use colored::Colorize;
@@ -19,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Tool {
-    /// Run a lesson's protocol checks on its binary, an exercise, or any program.
+    /// Run a lesson's protocol checks on its binary, an exercise, or any
+    /// program.
     Check(check::command::Args),
 }
 
@@ -52,9 +55,13 @@ fn list() {
         println!("  {:width$}  {}", "", lesson.command().green());
     }
     println!();
-    println!("Each lesson's chapter is in book/src/ (read it with `mdbook serve book`).");
     println!(
-        "Add --help after the command to see a lesson's options: cargo run --bin 03_ctime_server -- --help"
+        "Each lesson's chapter is in book/src/ \
+         (read it with `mdbook serve book`)."
+    );
+    println!(
+        "Add --help after the command to see a lesson's options: \
+         cargo run --bin 03_ctime_server -- --help"
     );
     // ANCHOR_END: list
 }

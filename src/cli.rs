@@ -29,7 +29,10 @@ impl Endpoint {
         let not_found = |reason: String| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("cannot find an address for host {:?}: {reason}", self.host),
+                format!(
+                    "cannot find an address for host {:?}: {reason}",
+                    self.host
+                ),
             )
         };
         (self.host.as_str(), self.port)
@@ -52,7 +55,10 @@ impl fmt::Display for Endpoint {
 
 /// Parses the arguments of `lesson` (a binary name from the index), runs `body` with them, and
 /// turns its result into the exit status: 0 on success, 1 with a one-line message on error.
-pub fn run<A: Args>(lesson: &str, body: impl FnOnce(A) -> io::Result<()>) -> ExitCode {
+pub fn run<A: Args>(
+    lesson: &str,
+    body: impl FnOnce(A) -> io::Result<()>,
+) -> ExitCode {
     let Some(lesson) = index::find(lesson) else {
         style::error(format!(
             "{lesson} is not in the lesson index (src/index.rs)"
@@ -82,7 +88,9 @@ pub fn run<A: Args>(lesson: &str, body: impl FnOnce(A) -> io::Result<()>) -> Exi
 /// The clap command for a lesson: its arguments plus what the index knows about it.
 fn command<A: Args>(lesson: &index::Lesson) -> Command {
     let host_help = match lesson.role {
-        index::Role::Server => "Address to listen on (0.0.0.0 for every interface)",
+        index::Role::Server => {
+            "Address to listen on (0.0.0.0 for every interface)"
+        }
         _ => "Host name or address of the server",
     };
     A::augment_args(Command::new(lesson.name))
@@ -99,7 +107,9 @@ fn command<A: Args>(lesson: &index::Lesson) -> Command {
 fn next_steps(lesson: &index::Lesson) -> String {
     let mut text = String::new();
     if let Some(peer) = lesson.peer {
-        text += &format!("Run beside it, in a second terminal:  cargo run --bin {peer}\n");
+        text += &format!(
+            "Run beside it, in a second terminal:  cargo run --bin {peer}\n"
+        );
     }
     text += &format!("Read about it:  {}\n", lesson.chapter);
     if let Some(next) = index::next_after(lesson.name) {
@@ -115,7 +125,8 @@ mod tests {
     #[test]
     fn port_defaults_to_the_lessons_seed_port() {
         let lesson = index::find("02_talk_server").expect("in the index");
-        let matches = command::<Endpoint>(lesson).get_matches_from(["02_talk_server"]);
+        let matches =
+            command::<Endpoint>(lesson).get_matches_from(["02_talk_server"]);
         let endpoint = Endpoint::from_arg_matches(&matches).expect("parses");
         assert_eq!(endpoint.port, 8000);
         assert_eq!(endpoint.to_string(), "127.0.0.1:8000");

@@ -54,7 +54,9 @@ fn windows_name(unix: &'static str) -> &'static str {
 pub fn is_disconnect(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+        ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
     )
 }
 
@@ -72,7 +74,11 @@ pub fn os_error(error: &io::Error) -> String {
 }
 
 /// One line that says what went wrong for this lesson at this address, and what to try.
-pub fn explain(error: &io::Error, lesson: &Lesson, address: &impl Display) -> String {
+pub fn explain(
+    error: &io::Error,
+    lesson: &Lesson,
+    address: &impl Display,
+) -> String {
     let os = os_error(error);
     match (lesson.role, error.kind()) {
         (Role::Server, ErrorKind::AddrInUse) => format!(
@@ -89,13 +95,19 @@ pub fn explain(error: &io::Error, lesson: &Lesson, address: &impl Display) -> St
         ),
         (Role::Client, ErrorKind::ConnectionRefused) => {
             let start = match lesson.peer {
-                Some(server) => format!("start it first with `cargo run --bin {server}`"),
+                Some(server) => {
+                    format!("start it first with `cargo run --bin {server}`")
+                }
                 None => "start the server first".to_string(),
             };
-            format!("cannot connect to {address}: {os}. Nothing is listening there: {start}")
+            format!(
+                "cannot connect to {address}: {os}. Nothing is listening there: {start}"
+            )
         }
         (Role::Client, ErrorKind::TimedOut) => {
-            format!("no answer from {address}: {os}. Is the host right, and reachable?")
+            format!(
+                "no answer from {address}: {os}. Is the host right, and reachable?"
+            )
         }
         _ => os,
     }
@@ -121,8 +133,14 @@ mod tests {
 
     #[test]
     fn errors_without_an_os_number_are_left_as_they_are() {
-        let error = io::Error::new(ErrorKind::InvalidInput, "the record must be 10 bytes");
+        let error = io::Error::new(
+            ErrorKind::InvalidInput,
+            "the record must be 10 bytes",
+        );
         let lesson = index::find("04_makefile_client").expect("in the index");
-        assert_eq!(explain(&error, lesson, &"x"), "the record must be 10 bytes");
+        assert_eq!(
+            explain(&error, lesson, &"x"),
+            "the record must be 10 bytes"
+        );
     }
 }

@@ -176,11 +176,23 @@ mod tests {
     #[test]
     fn names_are_unique_and_peers_point_back() {
         for lesson in LESSONS {
-            assert_eq!(LESSONS.iter().filter(|l| l.name == lesson.name).count(), 1);
+            assert_eq!(
+                LESSONS.iter().filter(|l| l.name == lesson.name).count(),
+                1
+            );
             if let Some(peer) = lesson.peer {
                 let peer = find(peer).expect("a peer is itself a lesson");
-                assert_eq!(peer.peer, Some(lesson.name), "{} and its peer", lesson.name);
-                assert_ne!(peer.role, lesson.role, "{} and its peer", lesson.name);
+                assert_eq!(
+                    peer.peer,
+                    Some(lesson.name),
+                    "{} and its peer",
+                    lesson.name
+                );
+                assert_ne!(
+                    peer.role, lesson.role,
+                    "{} and its peer",
+                    lesson.name
+                );
             }
         }
     }

@@ -13,7 +13,8 @@ const SHOWN_BYTES: usize = 120;
 
 /// Decides once, at start-up, whether to colour: only on a terminal, and never with `NO_COLOR`.
 pub fn init() {
-    let wanted = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let wanted = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     colored::control::set_override(wanted);
 }
 
@@ -51,7 +52,8 @@ pub fn notice(message: impl Display) {
 /// An error, on standard error, so it never mixes with the data on standard output.
 pub fn error(message: impl Display) {
     let line = format!("error: {message}");
-    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    {
         eprintln!("{}", line.red());
     } else {
         eprintln!("{line}");

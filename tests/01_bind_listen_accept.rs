@@ -7,7 +7,10 @@ use common::{connect, read_until, start_server};
 use std::io::{Read, Write};
 
 /// Sends `message` and reads the reply until the server closes the connection.
-fn send_and_read_to_close(address: std::net::SocketAddr, message: &str) -> String {
+fn send_and_read_to_close(
+    address: std::net::SocketAddr,
+    message: &str,
+) -> String {
     let mut client = connect(address);
     client.write_all(message.as_bytes()).expect("send");
     let mut reply = Vec::new();

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    connect, expect_silence, is_ctime, is_ctime_now, read_exactly, read_until, start_server,
+    connect, expect_silence, is_ctime, is_ctime_now, read_exactly, read_until,
+    start_server,
 };
 use predicates::prelude::*;
 use socket_lessons::ctime;
@@ -74,12 +75,14 @@ fn returns_a_100_kib_chunk_complete() {
 
     // The server reads 1024 bytes at a time and stamps every piece, so the reply is many
     // stamps, each followed by a run of x. Keep reading until every x has come back.
-    let count_x = |reply: &[u8]| reply.iter().filter(|&&byte| byte == b'x').count();
+    let count_x =
+        |reply: &[u8]| reply.iter().filter(|&&byte| byte == b'x').count();
     let reply = read_until(&mut client, |reply| count_x(reply) >= SIZE);
 
     assert_eq!(count_x(&reply), SIZE);
     let text = String::from_utf8(reply).expect("stamps and x are ASCII");
-    let stamps: Vec<&str> = text.split('x').filter(|piece| !piece.is_empty()).collect();
+    let stamps: Vec<&str> =
+        text.split('x').filter(|piece| !piece.is_empty()).collect();
     assert!(stamps.len() > 1, "a 100 KiB chunk is read in pieces");
     for stamp in stamps {
         assert!(is_ctime(stamp), "{stamp:?} is not a ctime() stamp");
@@ -95,8 +98,10 @@ fn client_prints_each_reply_and_stops_at_an_empty_line() {
         .assert()
         .success()
         .stdout(
-            predicate::str::is_match(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$")
-                .unwrap(),
+            predicate::str::is_match(
+                r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$",
+            )
+            .unwrap(),
         )
         .stdout(predicate::str::contains("second"))
         .stdout(predicate::str::contains("never sent").not());

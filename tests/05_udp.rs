@@ -24,9 +24,10 @@ fn udp_socket() -> UdpSocket {
 /// Waits for one datagram and returns its bytes and its sender.
 fn receive(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     let mut buffer = [0u8; 64 * 1024];
-    let (count, sender) = socket
-        .recv_from(&mut buffer)
-        .unwrap_or_else(|error| panic!("no datagram within {TIMEOUT:?}: {error}"));
+    let (count, sender) =
+        socket.recv_from(&mut buffer).unwrap_or_else(|error| {
+            panic!("no datagram within {TIMEOUT:?}: {error}")
+        });
     (buffer[..count].to_vec(), sender)
 }
 
@@ -103,7 +104,8 @@ fn keeps_message_boundaries() {
 
     // UDP does not promise order (loopback keeps it, a network may not), so compare as sets.
     replies.sort();
-    let mut expected: Vec<Vec<u8>> = messages.iter().map(|message| message.to_vec()).collect();
+    let mut expected: Vec<Vec<u8>> =
+        messages.iter().map(|message| message.to_vec()).collect();
     expected.sort();
     assert_eq!(replies, expected);
 }
@@ -118,7 +120,8 @@ fn a_datagram_larger_than_the_buffer_is_cut_to_1024_bytes() {
     let mut server = start_server("05_udp_server", &[]);
     let client = udp_socket();
     // A pattern, not one repeated byte, so the test sees *which* bytes were kept: the first.
-    let datagram: Vec<u8> = (0..1500).map(|index| b'a' + (index % 26) as u8).collect();
+    let datagram: Vec<u8> =
+        (0..1500).map(|index| b'a' + (index % 26) as u8).collect();
 
     client.send_to(&datagram, server.address()).expect("send");
 
@@ -137,12 +140,16 @@ fn client_prints_each_reply_and_stops_at_an_empty_line() {
         .assert()
         .success()
         .stdout(
-            predicate::str::is_match(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$")
-                .expect("a valid pattern"),
+            predicate::str::is_match(
+                r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$",
+            )
+            .expect("a valid pattern"),
         )
         .stdout(
-            predicate::str::is_match(r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}second$")
-                .expect("a valid pattern"),
+            predicate::str::is_match(
+                r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}second$",
+            )
+            .expect("a valid pattern"),
         )
         .stdout(predicate::str::contains("never sent").not());
     // One line, one datagram: no newline is sent.

@@ -12,7 +12,8 @@ use std::path::Path;
 
 fn read(path: impl AsRef<Path>) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// The lesson files in lessons/, without `lessons.rs` (the index itself).
@@ -21,7 +22,9 @@ fn lesson_files() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(directory)
         .expect("lessons/ exists")
         .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
+        .filter(|path| {
+            path.extension().is_some_and(|extension| extension == "rs")
+        })
         .filter_map(|path| Some(path.file_stem()?.to_str()?.to_string()))
         .filter(|name| name != "lessons")
         .collect();
@@ -37,11 +40,14 @@ fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
     let files = lesson_files();
     for name in &files {
         assert!(
-            manifest.contains(&format!("name = \"{name}\"\npath = \"lessons/{name}.rs\"")),
+            manifest.contains(&format!(
+                "name = \"{name}\"\npath = \"lessons/{name}.rs\""
+            )),
             "lessons/{name}.rs has no [[bin]] in Cargo.toml"
         );
-        let lesson = index::find(name)
-            .unwrap_or_else(|| panic!("lessons/{name}.rs has no row in src/index.rs"));
+        let lesson = index::find(name).unwrap_or_else(|| {
+            panic!("lessons/{name}.rs has no row in src/index.rs")
+        });
         let chapter = read(lesson.chapter);
         assert!(
             chapter.contains(&format!("{{{{#include ../../lessons/{name}.rs")),
@@ -58,11 +64,13 @@ fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
             "{name} is missing from the README's table of lessons"
         );
         assert!(
-            read(format!("lessons/{name}.rs")).contains(&format!("cli::run(\"{name}\"")),
+            read(format!("lessons/{name}.rs"))
+                .contains(&format!("cli::run(\"{name}\"")),
             "lessons/{name}.rs must start with cli::run(\"{name}\", …) so --help finds its row"
         );
     }
-    let mut rows: Vec<&str> = index::LESSONS.iter().map(|lesson| lesson.name).collect();
+    let mut rows: Vec<&str> =
+        index::LESSONS.iter().map(|lesson| lesson.name).collect();
     rows.sort();
     assert_eq!(rows, files, "the index and lessons/ list different lessons");
 }
@@ -94,7 +102,9 @@ fn every_lesson_explains_itself_in_help() {
         }
         if let Some(peer) = lesson.peer {
             expected = expected
-                .and(predicate::str::contains(format!("cargo run --bin {peer}")))
+                .and(predicate::str::contains(format!(
+                    "cargo run --bin {peer}"
+                )))
                 .boxed();
         }
         common::command(lesson.name)
@@ -111,9 +121,9 @@ fn the_index_lists_every_lesson_with_its_command() {
     let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
     let mut last = 0;
     for lesson in index::LESSONS {
-        let position = text
-            .find(&lesson.command())
-            .unwrap_or_else(|| panic!("the index does not show {}", lesson.command()));
+        let position = text.find(&lesson.command()).unwrap_or_else(|| {
+            panic!("the index does not show {}", lesson.command())
+        });
         assert!(position > last, "{} is out of order", lesson.name);
         last = position;
     }
@@ -151,9 +161,12 @@ fn a_udp_port_in_use_is_named_too() {
 #[test]
 fn the_book_shows_the_index_and_a_help_text_as_they_are_now() {
     let page = read("book/src/how_to_use.md");
-    for (name, args) in [("lessons", &[][..]), ("03_ctime_server", &["--help"][..])] {
+    for (name, args) in
+        [("lessons", &[][..]), ("03_ctime_server", &["--help"][..])]
+    {
         let output = common::command(name).args(args).assert().success();
-        let text = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        let text =
+            String::from_utf8_lossy(&output.get_output().stdout).to_string();
         assert!(
             page.contains(text.trim_end()),
             "book/src/how_to_use.md shows an old output of `{name} {}`; paste the new one:\n{text}",
@@ -175,13 +188,15 @@ fn every_include_in_the_book_names_an_anchor_that_exists() {
         }
         let text = fs::read_to_string(&path).expect("a chapter is text");
         for include in text.split("{{#include ../../").skip(1) {
-            let target = &include[..include.find("}}").expect("an include ends with }}")];
+            let target = &include
+                [..include.find("}}").expect("an include ends with }}")];
             let (file, anchor) = target.split_once(':').unwrap_or((target, ""));
             let source = read(file);
             if !anchor.is_empty() {
                 assert!(
                     source.contains(&format!("// ANCHOR: {anchor}\n"))
-                        && source.contains(&format!("// ANCHOR_END: {anchor}\n")),
+                        && source
+                            .contains(&format!("// ANCHOR_END: {anchor}\n")),
                     "{} includes {file}:{anchor}, but {file} has no such anchor",
                     path.display()
                 );
@@ -190,4 +205,21 @@ fn every_include_in_the_book_names_an_anchor_that_exists() {
         }
     }
     assert!(includes > 0, "the book includes no listing at all");
+}
+
+#[test]
+fn lesson_code_fits_the_books_80_columns() {
+    // The rendered book shows about 80 characters of code; a longer line scrolls sideways.
+    // rustfmt.toml wraps the code at 80; comments and strings are wrapped by hand.
+    for name in lesson_files().into_iter().chain(["lessons".to_string()]) {
+        let source = read(format!("lessons/{name}.rs"));
+        for (number, line) in source.lines().enumerate() {
+            assert!(
+                line.chars().count() <= 80,
+                "lessons/{name}.rs:{} is {} columns wide; the book shows 80",
+                number + 1,
+                line.chars().count()
+            );
+        }
+    }
 }

@@ -62,7 +62,10 @@ fn counts_a_silent_client(target: &Target) -> Outcome {
     drop(silent);
     acknowledged(&mut server, b"second")?;
     server.process.expect_success().map_err(|failure| Failure {
-        expected: format!("{} after two clients, the first silent", failure.expected),
+        expected: format!(
+            "{} after two clients, the first silent",
+            failure.expected
+        ),
         ..failure
     })?;
     Ok(())

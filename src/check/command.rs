@@ -58,7 +58,8 @@ pub fn main(args: Args) -> ExitCode {
 
 /// Finds the lesson and builds the target: a command, an exercise or the lesson itself.
 fn prepare(args: &Args) -> Result<(&'static Lesson, Target), String> {
-    let lesson = index::find(&args.lesson).ok_or_else(|| unknown_lesson(&args.lesson))?;
+    let lesson = index::find(&args.lesson)
+        .ok_or_else(|| unknown_lesson(&args.lesson))?;
     if lesson.checks.is_empty() {
         return Err(format!("{} has no protocol checks", lesson.name));
     }
@@ -69,7 +70,8 @@ fn prepare(args: &Args) -> Result<(&'static Lesson, Target), String> {
     }
     let binary = match &args.exercise {
         Some(name) => {
-            let exercise = index::find_exercise(name).ok_or_else(|| unknown_exercise(name))?;
+            let exercise = index::find_exercise(name)
+                .ok_or_else(|| unknown_exercise(name))?;
             if exercise.lesson != lesson.name {
                 return Err(format!(
                     "{name} is checked against {}: cargo run -- check {} --exercise {name}",
@@ -115,7 +117,9 @@ fn report(lesson: &Lesson, target: &Target) -> ExitCode {
 fn print_verdict(verdict: &Verdict) {
     let seconds = format!("({:.2}s)", verdict.took.as_secs_f64()).dimmed();
     match &verdict.outcome {
-        Ok(()) => println!("  {} {} {seconds}", "passed".green(), verdict.check.name),
+        Ok(()) => {
+            println!("  {} {} {seconds}", "passed".green(), verdict.check.name)
+        }
         Err(failure) => {
             println!(
                 "  {} {} {seconds}",
@@ -151,7 +155,8 @@ fn build(binary: &str) -> Result<(), String> {
 /// The path of a binary built beside this one (in `target/debug/`).
 fn sibling(binary: &str) -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|error| error.to_string())?;
-    let path = me.with_file_name(format!("{binary}{}", std::env::consts::EXE_SUFFIX));
+    let path =
+        me.with_file_name(format!("{binary}{}", std::env::consts::EXE_SUFFIX));
     if path.exists() {
         Ok(path)
     } else {

@@ -3,7 +3,9 @@
 //! immediately followed by the bytes received.
 
 use super::target::accept_client;
-use super::{Check, Datagrams, Failure, Outcome, Peer, Progress, TIMEOUT, Target, shown};
+use super::{
+    Check, Datagrams, Failure, Outcome, Peer, Progress, TIMEOUT, Target, shown,
+};
 use crate::ctime;
 use std::time::Duration;
 
@@ -112,7 +114,9 @@ pub fn expect_stamped(peer: &mut Peer, data: &[u8]) -> Outcome {
     let reply = peer.read_until(&expected_reply(data), |received| {
         let stamp = &received[..received.len().min(ctime::LEN)];
         if !ctime::could_start_a_stamp(stamp) {
-            return Progress::Wrong("it does not start with a ctime() stamp".into());
+            return Progress::Wrong(
+                "it does not start with a ctime() stamp".into(),
+            );
         }
         let echo = &received[stamp.len()..];
         let common = echo.len().min(data.len());
@@ -178,7 +182,8 @@ fn returns_every_byte(target: &Target) -> Outcome {
     let mut client = server.connect()?;
     // 'x' never occurs in a stamp, so the stamps can be told from the data.
     client.send(&[b'x'; SIZE])?;
-    let count_x = |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'x').count();
+    let count_x =
+        |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'x').count();
     let reply = client.read_until(
         &format!("all {SIZE} bytes back, each chunk behind a stamp"),
         |received| {
@@ -209,7 +214,8 @@ pub fn expect_typed_line(peer: &mut Peer, line: &str) -> Outcome {
     peer.read_until(
         &format!("{} (a newline after it is fine)", shown(line)),
         |received| {
-            let skipped = received.iter().take_while(|&&byte| byte == b'\n').count();
+            let skipped =
+                received.iter().take_while(|&&byte| byte == b'\n').count();
             let text = &received[skipped..];
             let common = text.len().min(line.len());
             if text[..common] != line[..common] {
@@ -248,7 +254,9 @@ fn client_stops_at_an_empty_line(target: &Target) -> Outcome {
     expect_typed_line(&mut server, "only line")?;
     server.send(format!("{}only line", ctime::now()).as_bytes())?;
     client.expect_success()?;
-    server.expect_close("the client to close after the empty line, sending nothing more")
+    server.expect_close(
+        "the client to close after the empty line, sending nothing more",
+    )
 }
 
 fn client_stops_at_the_end_of_input(target: &Target) -> Outcome {
@@ -303,7 +311,8 @@ fn keeps_boundaries(target: &Target) -> Outcome {
     }
     let mut echoes = Vec::new();
     for _ in messages {
-        let (reply, _) = client.receive("one reply for each of three datagrams")?;
+        let (reply, _) =
+            client.receive("one reply for each of three datagrams")?;
         echoes.push(reply.get(ctime::LEN..).unwrap_or_default().to_vec());
     }
     // Loopback keeps the order, a network may not: compare as sets.
@@ -324,15 +333,21 @@ fn keeps_boundaries(target: &Target) -> Outcome {
 }
 
 /// Waits for the reply to `data`: one datagram from the server's address, a stamp, `data`.
-fn expect_datagram_reply(client: &Datagrams, server: std::net::SocketAddr, data: &[u8]) -> Outcome {
-    let (reply, sender) = client.receive(&format!("a datagram: {}", expected_reply(data)))?;
+fn expect_datagram_reply(
+    client: &Datagrams,
+    server: std::net::SocketAddr,
+    data: &[u8],
+) -> Outcome {
+    let (reply, sender) =
+        client.receive(&format!("a datagram: {}", expected_reply(data)))?;
     if sender != server {
         return Err(Failure::new(
             format!("the reply to come from the server's address {server}"),
             format!("it came from {sender}"),
         ));
     }
-    let stamp_ok = reply.len() >= ctime::LEN && ctime::could_start_a_stamp(&reply[..ctime::LEN]);
+    let stamp_ok = reply.len() >= ctime::LEN
+        && ctime::could_start_a_stamp(&reply[..ctime::LEN]);
     if !stamp_ok || reply[ctime::LEN..] != *data {
         return Err(Failure::new(
             format!("a datagram: {}", expected_reply(data)),
@@ -346,11 +361,14 @@ fn udp_client_sends_lines(target: &Target) -> Outcome {
     let (server, mut client) = target.start_udp_client()?;
     for line in ["first", "second"] {
         client.type_line(line)?;
-        let (datagram, sender) =
-            server.receive(&format!("a datagram {}", shown(line.as_bytes())))?;
-        if datagram.strip_suffix(b"\n").unwrap_or(&datagram) != line.as_bytes() {
+        let (datagram, sender) = server
+            .receive(&format!("a datagram {}", shown(line.as_bytes())))?;
+        if datagram.strip_suffix(b"\n").unwrap_or(&datagram) != line.as_bytes()
+        {
             return Err(Failure::new(
-                format!("one datagram holding the line {line:?} (a newline after it is fine)"),
+                format!(
+                    "one datagram holding the line {line:?} (a newline after it is fine)"
+                ),
                 shown(&datagram),
             ));
         }
@@ -400,5 +418,7 @@ fn udp_client_stops_at_an_empty_line(target: &Target) -> Outcome {
 
 /// A UDP socket of the check's own, on a free port.
 fn udp_socket() -> Result<Datagrams, Failure> {
-    Datagrams::bind(0).map_err(|error| Failure::new("a UDP socket on 127.0.0.1", error.to_string()))
+    Datagrams::bind(0).map_err(|error| {
+        Failure::new("a UDP socket on 127.0.0.1", error.to_string())
+    })
 }

@@ -97,7 +97,10 @@ fn waits_for_the_whole_record(target: &Target) -> Outcome {
     let mut client = server.connect()?;
     for piece in [&b"0123"[..], b"456"] {
         client.send(piece)?;
-        client.expect_silence(QUIET, "no answer before the 10th byte of the record")?;
+        client.expect_silence(
+            QUIET,
+            "no answer before the 10th byte of the record",
+        )?;
     }
     client.send(b"789")?;
     client.expect_bytes(&answer(b"0123456789"))
@@ -128,10 +131,13 @@ fn serves_the_next_client(target: &Target) -> Outcome {
 }
 
 /// Starts the client, accepts it and answers its record; returns both ends.
-fn client_with_record(target: &Target) -> Result<(super::Process, super::Peer), super::Failure> {
+fn client_with_record(
+    target: &Target,
+) -> Result<(super::Process, super::Peer), super::Failure> {
     let (listener, mut client) = target.start_client()?;
     let mut server = accept_client(&listener, &mut client)?;
-    let record = server.read_exact(10, "a record of exactly 10 bytes, sent first")?;
+    let record =
+        server.read_exact(10, "a record of exactly 10 bytes, sent first")?;
     let answer = answer(&record);
     server.send(&answer)?;
     client.expect(String::from_utf8_lossy(&answer).trim_end())?;
@@ -146,7 +152,8 @@ fn client_sends_lines(target: &Target) -> Outcome {
     let (mut client, mut server) = client_with_record(target)?;
     for line in ["hello, server", "a second line"] {
         client.type_line(line)?;
-        let sent = server.read_line(&format!("the typed line {:?} with a newline", line))?;
+        let sent = server
+            .read_line(&format!("the typed line {:?} with a newline", line))?;
         if sent != format!("{line}\n").as_bytes() {
             return Err(super::Failure::new(
                 format!("{:?}", format!("{line}\n")),
@@ -165,7 +172,9 @@ fn client_stops_at_an_empty_line(target: &Target) -> Outcome {
     client.type_line("")?;
     client.type_line("never sent")?;
     client.expect_success()?;
-    server.expect_close("the client to close after the empty line, sending nothing more")
+    server.expect_close(
+        "the client to close after the empty line, sending nothing more",
+    )
 }
 
 fn client_stops_when_the_server_closes(target: &Target) -> Outcome {

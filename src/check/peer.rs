@@ -91,7 +91,9 @@ impl Peer {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             match judge(&self.pending) {
-                Progress::Done(count) => return Ok(self.pending.drain(..count).collect()),
+                Progress::Done(count) => {
+                    return Ok(self.pending.drain(..count).collect());
+                }
                 Progress::Wrong(why) => {
                     return Err(Failure::new(
                         what,
@@ -117,7 +119,11 @@ impl Peer {
     }
 
     /// Reads exactly `count` bytes.
-    pub fn read_exact(&mut self, count: usize, what: &str) -> Result<Vec<u8>, Failure> {
+    pub fn read_exact(
+        &mut self,
+        count: usize,
+        what: &str,
+    ) -> Result<Vec<u8>, Failure> {
         self.read_until(what, |received| {
             if received.len() >= count {
                 Progress::Done(count)
@@ -165,7 +171,11 @@ impl Peer {
 
     /// Checks that nothing arrives for `quiet`: the other side is waiting for more, as it
     /// should. A close counts as something arriving.
-    pub fn expect_silence(&mut self, quiet: Duration, what: &str) -> Result<(), Failure> {
+    pub fn expect_silence(
+        &mut self,
+        quiet: Duration,
+        what: &str,
+    ) -> Result<(), Failure> {
         if !self.pending.is_empty() {
             return Err(Failure::new(what, shown(&self.pending)));
         }
@@ -212,7 +222,9 @@ impl Peer {
         };
         match stop {
             Stop::Silence => format!("{received} within {TIMEOUT:?}"),
-            Stop::Closed => format!("{received}, then the connection was closed"),
+            Stop::Closed => {
+                format!("{received}, then the connection was closed")
+            }
             Stop::Error(error) => format!("{received}, then an error: {error}"),
         }
     }
@@ -236,7 +248,11 @@ impl Datagrams {
     }
 
     /// Sends `bytes` as one datagram to `address`.
-    pub fn send_to(&self, bytes: &[u8], address: SocketAddr) -> Result<(), Failure> {
+    pub fn send_to(
+        &self,
+        bytes: &[u8],
+        address: SocketAddr,
+    ) -> Result<(), Failure> {
         self.socket
             .send_to(bytes, address)
             .map(drop)
@@ -249,7 +265,10 @@ impl Datagrams {
     }
 
     /// Waits for one datagram: its bytes and its sender.
-    pub fn receive(&self, what: &str) -> Result<(Vec<u8>, SocketAddr), Failure> {
+    pub fn receive(
+        &self,
+        what: &str,
+    ) -> Result<(Vec<u8>, SocketAddr), Failure> {
         self.receive_within(TIMEOUT, what)
     }
 

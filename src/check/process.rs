@@ -65,7 +65,11 @@ pub struct Process {
 impl Process {
     /// Starts `program` with `args`, its three standard streams piped, colours off and
     /// Python's output unbuffered (so a Python server's ready line is not held in a buffer).
-    pub fn spawn(program: &OsString, args: &[OsString], label: &str) -> Result<Process, Failure> {
+    pub fn spawn(
+        program: &OsString,
+        args: &[OsString],
+        label: &str,
+    ) -> Result<Process, Failure> {
         let mut command = Command::new(program);
         command
             .args(args)
@@ -163,7 +167,10 @@ impl Process {
         while !missing.is_empty() {
             let Some(line) = self.next_line(deadline) else {
                 return Err(Failure::new(
-                    format!("`{}` to print lines containing {missing:?}", self.label),
+                    format!(
+                        "`{}` to print lines containing {missing:?}",
+                        self.label
+                    ),
                     self.silence_report(),
                 ));
             };
@@ -182,10 +189,9 @@ impl Process {
 
     /// Types a line on the program's standard input, as a person at its terminal would.
     pub fn type_line(&mut self, line: &str) -> Result<(), Failure> {
-        let typed = self
-            .stdin
-            .as_mut()
-            .map(|stdin| writeln!(stdin, "{line}").and_then(|()| stdin.flush()));
+        let typed = self.stdin.as_mut().map(|stdin| {
+            writeln!(stdin, "{line}").and_then(|()| stdin.flush())
+        });
         match typed {
             Some(Ok(())) => Ok(()),
             _ => Err(Failure::new(
@@ -206,7 +212,10 @@ impl Process {
     }
 
     /// Waits for the program to end by itself, for at most `timeout`.
-    pub fn wait_for_exit(&mut self, timeout: Duration) -> Result<Exit, Failure> {
+    pub fn wait_for_exit(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Exit, Failure> {
         let deadline = Instant::now() + timeout;
         // Drain the output first: a program blocked on a full pipe would never exit.
         while self.next_line(deadline).is_some() {}
@@ -259,7 +268,9 @@ impl Process {
     pub fn silence_report(&mut self) -> String {
         match self.exited() {
             Some(status) => self.exit_report_with(status),
-            None => format!("nothing within {TIMEOUT:?}{}", self.printed_report()),
+            None => {
+                format!("nothing within {TIMEOUT:?}{}", self.printed_report())
+            }
         }
     }
 
@@ -281,7 +292,9 @@ impl Process {
 
     /// The last lines the program printed, for the end of a failure message.
     fn printed_report(&self) -> String {
-        let tail = |lines: &[String]| lines[lines.len().saturating_sub(4)..].join(" / ");
+        let tail = |lines: &[String]| {
+            lines[lines.len().saturating_sub(4)..].join(" / ")
+        };
         let mut report = String::new();
         if !self.stdout.is_empty() {
             report += &format!("; its last output: {}", tail(&self.stdout));
@@ -341,7 +354,11 @@ fn kill_process_group(_id: u32) {
 
 /// Reads `pipe` on its own thread and sends each line down the channel, so a caller can wait
 /// for a line with a deadline. The sender is dropped when the program closes the pipe.
-fn forward_lines(pipe: impl Read + Send + 'static, stream: Stream, sender: Sender<Line>) {
+fn forward_lines(
+    pipe: impl Read + Send + 'static,
+    stream: Stream,
+    sender: Sender<Line>,
+) {
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
         let mut bytes = Vec::new();

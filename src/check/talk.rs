@@ -60,7 +60,10 @@ pub const CLIENT: &[Check] = &[
 ];
 
 /// Starts the server and connects to it, with `typed` typed at its console first.
-fn server_said(target: &Target, typed: &str) -> Result<(super::Server, Peer), Failure> {
+fn server_said(
+    target: &Target,
+    typed: &str,
+) -> Result<(super::Server, Peer), Failure> {
     let mut server = target.start_server()?;
     let mut client = server.connect()?;
     server.process.type_line(typed)?;
@@ -111,7 +114,8 @@ fn client_heard(
 }
 
 fn client_shows_and_answers(target: &Target) -> Outcome {
-    let (mut client, mut server, _listener) = client_heard(target, "hello from the server")?;
+    let (mut client, mut server, _listener) =
+        client_heard(target, "hello from the server")?;
     client.type_line("hello back")?;
     server.expect_bytes(b"hello back\n")?;
     server.send(b"and again\n")?;
@@ -124,7 +128,8 @@ fn client_ends_on_servers_quit(target: &Target) -> Outcome {
 }
 
 fn client_ends_on_typed_quit(target: &Target) -> Outcome {
-    let (mut client, mut server, _listener) = client_heard(target, "your turn")?;
+    let (mut client, mut server, _listener) =
+        client_heard(target, "your turn")?;
     client.type_line("quit")?;
     server.expect_bytes(b"quit\n")?;
     client.expect_success().map(drop)
@@ -135,15 +140,17 @@ fn client_reports_a_refused_connection(target: &Target) -> Outcome {
     let (port, refused) = refused_port()?;
     let mut client = target.start_client_at(port)?;
     let exit = client.wait_for_exit(super::TIMEOUT)?;
-    let expected =
-        format!("a non-zero exit status and the OS error number {refused} in the output");
+    let expected = format!(
+        "a non-zero exit status and the OS error number {refused} in the output"
+    );
     let printed = exit
         .stdout
         .iter()
         .chain(&exit.stderr)
         .any(|line| line.contains(&refused.to_string()));
     if exit.status.success() || !printed {
-        let output: Vec<&String> = exit.stdout.iter().chain(&exit.stderr).collect();
+        let output: Vec<&String> =
+            exit.stdout.iter().chain(&exit.stderr).collect();
         return Err(Failure::new(
             expected,
             format!("{}, output {output:?}", exit.status),
@@ -162,6 +169,8 @@ fn refused_port() -> Result<(u16, i32), Failure> {
         .port();
     match std::net::TcpStream::connect(("127.0.0.1", port)) {
         Err(error) => Ok((port, error.raw_os_error().unwrap_or(0))),
-        Ok(_) => Err(Failure::new(what, format!("something listens on {port}"))),
+        Ok(_) => {
+            Err(Failure::new(what, format!("something listens on {port}")))
+        }
     }
 }

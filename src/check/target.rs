@@ -13,7 +13,9 @@ use crate::index::Lesson;
 use crate::ready;
 use std::ffi::OsString;
 use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{
+    IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket,
+};
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -47,7 +49,11 @@ pub struct Target {
 impl Target {
     /// One of our binaries (a lesson or an exercise) at `path`, speaking `lesson`'s protocol.
     /// It is given `--port` by the check; `args` are added after it.
-    pub fn binary(lesson: &'static Lesson, path: impl Into<PathBuf>, args: &[&str]) -> Target {
+    pub fn binary(
+        lesson: &'static Lesson,
+        path: impl Into<PathBuf>,
+        args: &[&str],
+    ) -> Target {
         Target {
             lesson,
             program: path.into().into_os_string(),
@@ -58,10 +64,13 @@ impl Target {
 
     /// Any command, in any language: `argv[0]` is the program, `{port}` in the arguments is
     /// replaced by the port to use.
-    pub fn command(lesson: &'static Lesson, argv: &[String]) -> Result<Target, Failure> {
-        let (program, args) = argv
-            .split_first()
-            .ok_or_else(|| Failure::new("a command to check", "an empty command"))?;
+    pub fn command(
+        lesson: &'static Lesson,
+        argv: &[String],
+    ) -> Result<Target, Failure> {
+        let (program, args) = argv.split_first().ok_or_else(|| {
+            Failure::new("a command to check", "an empty command")
+        })?;
         Ok(Target {
             lesson,
             program: OsString::from(program),
@@ -121,7 +130,11 @@ impl Target {
     }
 
     /// Starts the program as a server with `extra` arguments and waits until it is ready.
-    pub fn start(&self, transport: Transport, extra: &[&str]) -> Result<Server, Failure> {
+    pub fn start(
+        &self,
+        transport: Transport,
+        extra: &[&str],
+    ) -> Result<Server, Failure> {
         // Our binaries take --port 0 and say which port they got: no port to guess, and none
         // that another test could take in between.
         let port = if self.ours {
@@ -160,7 +173,8 @@ impl Target {
     /// Starts the program as a UDP client, with the check playing its server.
     pub fn start_udp_client(&self) -> Result<(Datagrams, Process), Failure> {
         let port = self.port_for_the_check(Transport::Udp);
-        let socket = Datagrams::bind(port).map_err(|error| self.port_taken(port, error))?;
+        let socket = Datagrams::bind(port)
+            .map_err(|error| self.port_taken(port, error))?;
         let port = socket
             .local_addr()
             .map_err(|error| self.port_taken(port, error))?;
@@ -179,7 +193,9 @@ impl Target {
     fn port_taken(&self, port: u16, error: std::io::Error) -> Failure {
         Failure::new(
             format!("to play the server on 127.0.0.1:{port}"),
-            format!("{error}: the command has no {PORT}, and that port is taken"),
+            format!(
+                "{error}: the command has no {PORT}, and that port is taken"
+            ),
         )
     }
 }
@@ -204,9 +220,14 @@ impl Server {
             match TcpStream::connect_timeout(&self.address, TIMEOUT) {
                 Ok(stream) => return Ok(Peer::new(stream)),
                 Err(error) if error.kind() == ErrorKind::ConnectionRefused => {
-                    if self.process.exited().is_some() || Instant::now() >= deadline {
+                    if self.process.exited().is_some()
+                        || Instant::now() >= deadline
+                    {
                         return Err(Failure::new(
-                            format!("to connect to the server at {}", self.address),
+                            format!(
+                                "to connect to the server at {}",
+                                self.address
+                            ),
                             format!("{error}; {}", self.process.exit_report()),
                         ));
                     }
@@ -265,7 +286,9 @@ fn wait_until_ready(
 /// reached through loopback.
 fn reachable(address: SocketAddr) -> SocketAddr {
     match address.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, address.port()).into(),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            (Ipv4Addr::LOCALHOST, address.port()).into()
+        }
         IpAddr::V6(ip) if ip.is_unspecified() => {
             (std::net::Ipv6Addr::LOCALHOST, address.port()).into()
         }
@@ -276,11 +299,14 @@ fn reachable(address: SocketAddr) -> SocketAddr {
 /// A port that is free now, for a command's `{port}`.
 fn free_port(transport: Transport) -> Result<u16, Failure> {
     let port = match transport {
-        Transport::Tcp => TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()),
-        Transport::Udp => UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|s| s.local_addr()),
+        Transport::Tcp => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr()),
+        Transport::Udp => UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|s| s.local_addr()),
     };
-    port.map(|address| address.port())
-        .map_err(|error| Failure::new("a free port on 127.0.0.1", error.to_string()))
+    port.map(|address| address.port()).map_err(|error| {
+        Failure::new("a free port on 127.0.0.1", error.to_string())
+    })
 }
 
 /// Whether some socket on this machine holds `port`: a TCP listener, or a bound UDP socket.
@@ -303,24 +329,33 @@ fn port_is_taken(transport: Transport, port: u16) -> bool {
                         .and_then(|local| local.rsplit(':').next())
                         .and_then(|hex| u16::from_str_radix(hex, 16).ok());
                     local_port == Some(port)
-                        && listening.is_none_or(|state| fields.get(3) == Some(&state))
+                        && listening
+                            .is_none_or(|state| fields.get(3) == Some(&state))
                 })
             })
         })
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let taken = |error: std::io::Error| error.kind() == ErrorKind::AddrInUse;
+        let taken =
+            |error: std::io::Error| error.kind() == ErrorKind::AddrInUse;
         match transport {
-            Transport::Tcp => TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err_and(taken),
-            Transport::Udp => UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err_and(taken),
+            Transport::Tcp => {
+                TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err_and(taken)
+            }
+            Transport::Udp => {
+                UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err_and(taken)
+            }
         }
     }
 }
 
 /// Waits for the client under check to connect to `listener`, for at most [`TIMEOUT`]; fails
 /// at once if the client exits first.
-pub fn accept_client(listener: &TcpListener, client: &mut Process) -> Result<Peer, Failure> {
+pub fn accept_client(
+    listener: &TcpListener,
+    client: &mut Process,
+) -> Result<Peer, Failure> {
     let what = format!(
         "`{}` to connect to 127.0.0.1:{}",
         client.label(),
@@ -333,9 +368,9 @@ pub fn accept_client(listener: &TcpListener, client: &mut Process) -> Result<Pee
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
-                stream
-                    .set_nonblocking(false)
-                    .map_err(|error| Failure::new(what.clone(), error.to_string()))?;
+                stream.set_nonblocking(false).map_err(|error| {
+                    Failure::new(what.clone(), error.to_string())
+                })?;
                 return Ok(Peer::new(stream));
             }
             Err(error) if error.kind() == ErrorKind::WouldBlock => {

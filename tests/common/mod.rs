@@ -38,8 +38,9 @@ pub fn start_server(name: &str, args: &[&str]) -> Lesson {
     let mut all_args = vec!["--port", "0"];
     all_args.extend_from_slice(args);
     let mut lesson = spawn(name, &all_args);
-    let line = lesson
-        .expect_line(|line| line.starts_with("listening on ") || line.starts_with("bound to "));
+    let line = lesson.expect_line(|line| {
+        line.starts_with("listening on ") || line.starts_with("bound to ")
+    });
     let address = line.rsplit(' ').next().and_then(|text| text.parse().ok());
     assert!(
         address.is_some(),
@@ -78,7 +79,8 @@ fn forward_lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok)
+        {
             if sender.send(line).is_err() {
                 break; // the test has finished with this program
             }
@@ -193,7 +195,10 @@ pub fn server_that_hangs_up() -> (String, thread::JoinHandle<()>) {
 
 /// Reads until `done` says the bytes so far are complete; fails after [`TIMEOUT`] or if the
 /// peer closes first.
-pub fn read_until(stream: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+pub fn read_until(
+    stream: &mut TcpStream,
+    done: impl Fn(&[u8]) -> bool,
+) -> Vec<u8> {
     let deadline = Instant::now() + TIMEOUT;
     let mut received = Vec::new();
     let mut buffer = [0u8; 64 * 1024];
@@ -257,8 +262,10 @@ pub fn is_ctime(text: &str) -> bool {
 
 /// True when `text` is a `ctime()` stamp of the local time now (within a minute).
 pub fn is_ctime_now(text: &str) -> bool {
-    let Ok(moment) = chrono::NaiveDateTime::parse_from_str(text, socket_lessons::ctime::FORMAT)
-    else {
+    let Ok(moment) = chrono::NaiveDateTime::parse_from_str(
+        text,
+        socket_lessons::ctime::FORMAT,
+    ) else {
         return false;
     };
     let now = chrono::Local::now().naive_local();
