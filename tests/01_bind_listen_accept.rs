@@ -1,5 +1,6 @@
-//! Lesson 01: the server accepts two clients, one after the other, acknowledges what each
-//! sends, and exits with status 0.
+//! Lesson 01: the server keeps its promise (`socket_lessons::check::bind_accept`: two clients,
+//! one after the other, each acknowledged, then exit 0), and what the lesson itself prints and
+//! answers: `ack: ` and the bytes received, both ends of each connection.
 
 mod common;
 
@@ -18,6 +19,11 @@ fn send_and_read_to_close(
         .read_to_end(&mut reply)
         .expect("the server answers, then closes");
     String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[test]
+fn keeps_the_bind_listen_accept_promise() {
+    common::assert_keeps_its_protocol("01_bind_listen_accept", &[]);
 }
 
 #[test]

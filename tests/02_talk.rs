@@ -1,12 +1,23 @@
-//! Lesson 02: the server's console line reaches the client, the client's typed answer reaches
-//! the server, `quit` on either side ends both, and a refused connection is reported with the
-//! OS error instead of a panic.
+//! Lesson 02: the talk server and client keep the talk protocol (`socket_lessons::check::talk`),
+//! and together they take turns: the server's console line reaches the client, the client's
+//! typed answer reaches the server, `quit` on either side ends both, and a refused connection is
+//! reported with the address, the OS error and the way out instead of a panic.
 
 mod common;
 
 use common::{spawn, start_server};
 use predicates::prelude::*;
 use std::net::TcpListener;
+
+#[test]
+fn the_server_keeps_the_talk_protocol() {
+    common::assert_keeps_its_protocol("02_talk_server", &[]);
+}
+
+#[test]
+fn the_client_keeps_the_talk_protocol() {
+    common::assert_keeps_its_protocol("02_talk_client", &[]);
+}
 
 #[test]
 fn the_two_sides_take_turns_until_the_server_types_quit() {

@@ -1,10 +1,11 @@
-//! Lesson 03: the ctime server answers every chunk with `ctime()` + the chunk, one client at a
-//! time, and the ctime client sends lines until an empty line, end of input or the server leaves.
+//! Lesson 03: the ctime server and client keep the ctime protocol (`socket_lessons::check::ctime`),
+//! and what the lesson itself adds: one client at a time, a reset that ends one conversation
+//! only, and what each program prints.
 
 mod common;
 
 use common::{
-    connect, expect_silence, is_ctime, is_ctime_now, read_exactly, read_until,
+    assert_keeps_its_protocol, connect, expect_silence, read_exactly,
     start_server,
 };
 use predicates::prelude::*;
@@ -13,21 +14,27 @@ use std::io::Write;
 use std::time::Duration;
 
 #[test]
-fn answers_a_chunk_with_ctime_then_the_chunk() {
+fn the_server_keeps_the_ctime_protocol() {
+    assert_keeps_its_protocol("03_ctime_server", &[]);
+}
+
+#[test]
+fn the_client_keeps_the_ctime_protocol() {
+    assert_keeps_its_protocol("03_ctime_client", &[]);
+}
+
+#[test]
+fn the_server_logs_each_chunk_with_its_client() {
     let mut server = start_server("03_ctime_server", &[]);
     let mut client = connect(server.address());
-
+    let me = client.local_addr().expect("our address");
     client.write_all(b"hello").expect("send");
-    let reply = read_exactly(&mut client, ctime::LEN + 5);
-
-    let (stamp, echo) = reply.split_at(ctime::LEN);
-    let stamp = String::from_utf8_lossy(stamp);
-    assert!(
-        is_ctime_now(&stamp),
-        "{stamp:?} is not a ctime() stamp of the local time now"
-    );
-    assert_eq!(echo, b"hello");
-    server.expect("received 5 bytes");
+    read_exactly(&mut client, ctime::LEN + 5);
+    server.expect(&format!("connected: {me}"));
+    server.expect(&format!("received 5 bytes from {me}: \"hello\""));
+    server.expect(&format!("sent {} bytes to {me}", ctime::LEN + 5));
+    drop(client);
+    server.expect(&format!("closed: {me}"));
 }
 
 #[test]
@@ -66,31 +73,7 @@ fn survives_a_client_that_resets_mid_conversation() {
 }
 
 #[test]
-fn returns_a_100_kib_chunk_complete() {
-    const SIZE: usize = 100 * 1024;
-    let server = start_server("03_ctime_server", &[]);
-    let mut client = connect(server.address());
-    // 'x' never occurs in a ctime() stamp, so the stamps can be told from the data.
-    client.write_all(&[b'x'; SIZE]).expect("send");
-
-    // The server reads 1024 bytes at a time and stamps every piece, so the reply is many
-    // stamps, each followed by a run of x. Keep reading until every x has come back.
-    let count_x =
-        |reply: &[u8]| reply.iter().filter(|&&byte| byte == b'x').count();
-    let reply = read_until(&mut client, |reply| count_x(reply) >= SIZE);
-
-    assert_eq!(count_x(&reply), SIZE);
-    let text = String::from_utf8(reply).expect("stamps and x are ASCII");
-    let stamps: Vec<&str> =
-        text.split('x').filter(|piece| !piece.is_empty()).collect();
-    assert!(stamps.len() > 1, "a 100 KiB chunk is read in pieces");
-    for stamp in stamps {
-        assert!(is_ctime(stamp), "{stamp:?} is not a ctime() stamp");
-    }
-}
-
-#[test]
-fn client_prints_each_reply_and_stops_at_an_empty_line() {
+fn the_client_prints_each_reply_on_a_line_of_its_own() {
     let mut server = start_server("03_ctime_server", &[]);
     common::command("03_ctime_client")
         .args(["--port", &server.port()])
@@ -101,27 +84,15 @@ fn client_prints_each_reply_and_stops_at_an_empty_line() {
             predicate::str::is_match(
                 r"(?m)^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}first$",
             )
-            .unwrap(),
+            .expect("a valid pattern"),
         )
-        .stdout(predicate::str::contains("second"))
         .stdout(predicate::str::contains("never sent").not());
-    server.expect(r#"received 6 bytes from"#);
+    server.expect("received 6 bytes from");
     server.expect("closed");
 }
 
 #[test]
-fn client_stops_at_the_end_of_input() {
-    let server = start_server("03_ctime_server", &[]);
-    common::command("03_ctime_client")
-        .args(["--port", &server.port()])
-        .write_stdin("only line")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("only line"));
-}
-
-#[test]
-fn client_stops_when_the_server_closes() {
+fn the_client_says_when_the_server_closes() {
     let (port, hang_up) = common::server_that_hangs_up();
     common::command("03_ctime_client")
         .args(["--port", &port])

@@ -1,25 +1,14 @@
-//! Lesson 04: the makefile server reads a 10-byte record and answers it, then answers every line,
-//! however TCP cuts the bytes up; the makefile client sends the record and your lines through
-//! buffered handles and prints each answer.
+//! Lesson 04: the makefile server and client keep the makefile protocol
+//! (`socket_lessons::check::makefile`: the record, then lines, however TCP cuts the bytes up),
+//! and what the lesson itself adds: a short record ends one client only, lines are returned byte
+//! for byte, and the client refuses a record of the wrong size.
 
 mod common;
 
-use common::{connect, expect_silence, read_exactly, start_server};
+use common::{assert_keeps_its_protocol, connect, read_exactly, start_server};
 use predicates::prelude::*;
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
-
-/// Long enough for a piece to travel on its own, short enough to keep each test quick.
-const PAUSE: Duration = Duration::from_millis(100);
-
-/// A connection to the server that sends every write at once (no Nagle delay), so the pieces
-/// a test writes leave as separate segments.
-fn connect_unbuffered(address: SocketAddr) -> TcpStream {
-    let stream = connect(address);
-    stream.set_nodelay(true).expect("set TCP_NODELAY");
-    stream
-}
+use std::net::TcpStream;
 
 /// Reads exactly `expected.len()` bytes and asserts they are `expected`.
 fn expect_bytes(stream: &mut TcpStream, expected: &[u8]) {
@@ -32,46 +21,13 @@ fn expect_bytes(stream: &mut TcpStream, expected: &[u8]) {
 }
 
 #[test]
-fn answers_the_record_and_each_line_sent_in_one_write() {
-    let mut server = start_server("04_makefile_server", &[]);
-    let mut client = connect(server.address());
-
-    client
-        .write_all(b"0123456789first\nsecond\nthird\n")
-        .expect("send");
-
-    expect_bytes(
-        &mut client,
-        b"return your msg: 0123456789\n\
-          return your msg: first\n\
-          return your msg: second\n\
-          return your msg: third\n",
-    );
-    expect_silence(&mut client, PAUSE);
-    server.expect(r#"received 10 bytes from 127.0.0.1"#);
-    server.expect(r#"received 6 bytes from 127.0.0.1"#);
+fn the_server_keeps_the_makefile_protocol() {
+    assert_keeps_its_protocol("04_makefile_server", &[]);
 }
 
 #[test]
-fn waits_for_the_whole_record_and_the_whole_line() {
-    let server = start_server("04_makefile_server", &[]);
-    let mut client = connect_unbuffered(server.address());
-
-    // The record in three pieces: no answer until the tenth byte is in.
-    client.write_all(b"0123").expect("send");
-    expect_silence(&mut client, PAUSE);
-    client.write_all(b"456").expect("send");
-    expect_silence(&mut client, PAUSE);
-    client.write_all(b"789").expect("send");
-    expect_bytes(&mut client, b"return your msg: 0123456789\n");
-
-    // One line in three writes: no answer until its newline is in.
-    client.write_all(b"one ").expect("send");
-    expect_silence(&mut client, PAUSE);
-    client.write_all(b"line in ").expect("send");
-    expect_silence(&mut client, PAUSE);
-    client.write_all(b"three writes\n").expect("send");
-    expect_bytes(&mut client, b"return your msg: one line in three writes\n");
+fn the_client_keeps_the_makefile_protocol() {
+    assert_keeps_its_protocol("04_makefile_client", &[]);
 }
 
 #[test]
@@ -139,16 +95,4 @@ fn client_rejects_a_record_that_is_not_10_bytes() {
             .stderr(predicate::str::contains("must be exactly 10 bytes"))
             .stderr(predicate::str::contains("panicked").not());
     }
-}
-
-#[test]
-fn client_stops_when_the_server_closes() {
-    let (port, hang_up) = common::server_that_hangs_up();
-    common::command("04_makefile_client")
-        .args(["--port", &port])
-        .write_stdin("hello\n")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("the server closed the connection"));
-    hang_up.join().expect("the listener thread ends");
 }

@@ -1,10 +1,11 @@
-//! Lesson 05: the UDP ctime server answers every datagram with `ctime()` + the datagram's bytes,
-//! sent back to the datagram's sender; the UDP client sends each line as one datagram, prints
-//! the reply, and gives up on a reply after its timeout instead of waiting forever.
+//! Lesson 05: the UDP server and client keep the ctime protocol over datagrams
+//! (`socket_lessons::check::ctime`: every datagram answered, to its sender, boundaries kept; a
+//! lost reply given up on), and what the lesson itself adds: truncation at 1024 bytes made
+//! visible, strangers' datagrams ignored, and the client's messages and `--timeout`.
 
 mod common;
 
-use common::{TIMEOUT, is_ctime, start_server};
+use common::{TIMEOUT, start_server};
 use predicates::prelude::*;
 use socket_lessons::ctime;
 use std::net::{SocketAddr, UdpSocket};
@@ -42,72 +43,19 @@ fn receive_reply(socket: &UdpSocket, server: SocketAddr) -> Vec<u8> {
     );
     let (stamp, data) = reply.split_at(ctime::LEN);
     let stamp = String::from_utf8_lossy(stamp);
-    assert!(is_ctime(&stamp), "{stamp:?} is not a ctime() stamp");
+    assert!(ctime::is_stamp(&stamp), "{stamp:?} is not a ctime() stamp");
     data.to_vec()
 }
 
 #[test]
-fn answers_a_datagram_with_ctime_then_its_bytes() {
-    let mut server = start_server("05_udp_server", &[]);
-    let client = udp_socket();
-
-    client.send_to(b"hello", server.address()).expect("send");
-
-    assert_eq!(receive_reply(&client, server.address()), b"hello");
-    server.expect("received 5 bytes from 127.0.0.1");
-    server.expect(&format!("sent {} bytes to 127.0.0.1", ctime::LEN + 5));
+fn the_server_keeps_the_ctime_protocol_over_udp() {
+    common::assert_keeps_its_protocol("05_udp_server", &[]);
 }
 
 #[test]
-fn an_empty_datagram_is_a_datagram_not_a_goodbye() {
-    // Over TCP, reading 0 bytes means the peer has closed. A UDP datagram can be empty, and
-    // it is answered like any other: with the stamp alone.
-    let server = start_server("05_udp_server", &[]);
-    let client = udp_socket();
-
-    client.send_to(b"", server.address()).expect("send");
-
-    assert_eq!(receive_reply(&client, server.address()), b"");
-}
-
-#[test]
-fn each_client_gets_the_reply_to_its_own_datagram() {
-    let server = start_server("05_udp_server", &[]);
-    let alice = udp_socket();
-    let bob = udp_socket();
-
-    // Interleaved on purpose: the server keeps no per-client state, only the sender's address
-    // that comes with each datagram, and that is where each reply must go.
-    alice
-        .send_to(b"from alice", server.address())
-        .expect("send");
-    bob.send_to(b"from bob", server.address()).expect("send");
-
-    assert_eq!(receive_reply(&bob, server.address()), b"from bob");
-    assert_eq!(receive_reply(&alice, server.address()), b"from alice");
-}
-
-#[test]
-fn keeps_message_boundaries() {
-    let server = start_server("05_udp_server", &[]);
-    let client = udp_socket();
-
-    // Sent back to back, these three would merge into one read over TCP. Over UDP each
-    // datagram stays whole and separate, so three datagrams get three replies.
-    let messages: [&[u8]; 3] = [b"one", b"two two", b"three three three"];
-    for message in messages {
-        client.send_to(message, server.address()).expect("send");
-    }
-    let mut replies: Vec<Vec<u8>> = (0..messages.len())
-        .map(|_| receive_reply(&client, server.address()))
-        .collect();
-
-    // UDP does not promise order (loopback keeps it, a network may not), so compare as sets.
-    replies.sort();
-    let mut expected: Vec<Vec<u8>> =
-        messages.iter().map(|message| message.to_vec()).collect();
-    expected.sort();
-    assert_eq!(replies, expected);
+fn the_client_keeps_the_ctime_protocol_over_udp() {
+    // A short timeout, so the lost-reply check does not wait the default 2 seconds.
+    common::assert_keeps_its_protocol("05_udp_client", &["--timeout", "0.3"]);
 }
 
 // Windows does not truncate: its recv_from fails with WSAEMSGSIZE and the datagram is lost.
@@ -203,7 +151,7 @@ fn client_ignores_datagrams_from_anyone_but_the_server() {
     server.send_to(&reply, client_address).expect("send");
     let line = client.expect("hello");
     assert!(
-        line.get(..ctime::LEN).is_some_and(is_ctime),
+        line.get(..ctime::LEN).is_some_and(ctime::is_stamp),
         "{line:?} starts with a stamp"
     );
 
