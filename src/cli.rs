@@ -1,12 +1,17 @@
 //! Command-line arguments, and the one way a lesson's `main` starts and ends.
 //!
-//! Every lesson takes `--host` and `--port` (flatten [`Endpoint`] into its own arguments to add
-//! more). [`run`] fills in the rest from the lesson's row in [`crate::index`]: the summary
-//! `--help` shows, the port the Python tutorial uses, and what to run next. When the lesson
-//! returns an error, [`run`] prints one clear line and exits non-zero instead of panicking.
+//! Support module. A lesson that talks over the network takes `--host` and `--port` (flatten
+//! [`Endpoint`] into its own arguments to add more); a self-contained demonstration may take
+//! neither. [`run`] fills in the rest from the lesson's row in [`crate::index`]: the summary
+//! `--help` shows, the port the Python tutorial uses, what to run next, and, for a server,
+//! `--quiet`. When the lesson returns an error, [`run`] prints one clear line and exits non-zero
+//! instead of panicking.
 
-use crate::{explain, index, style};
-use clap::{Args, Command, FromArgMatches};
+use crate::index::{self, Lesson, Role};
+use crate::{explain, style};
+use clap::{ArgAction, Args, Command, FromArgMatches};
+use std::error::Error;
+use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -24,8 +29,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The first socket address the host name resolves to (an IP address resolves to itself).
-    pub fn socket_addr(&self) -> io::Result<SocketAddr> {
+    /// Every socket address the host resolves to, in the order the resolver gives them (an IP
+    /// address resolves to itself alone). `localhost` may give two, `::1` before `127.0.0.1`:
+    /// a client tries each in turn, as `TcpStream::connect(&addresses[..])` does.
+    pub fn socket_addrs(&self) -> io::Result<Vec<SocketAddr>> {
         let not_found = |reason: String| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -35,11 +42,20 @@ impl Endpoint {
                 ),
             )
         };
-        (self.host.as_str(), self.port)
+        let addresses: Vec<SocketAddr> = (self.host.as_str(), self.port)
             .to_socket_addrs()
             .map_err(|error| not_found(error.to_string()))?
-            .next()
-            .ok_or_else(|| not_found("it has none".to_string()))
+            .collect();
+        if addresses.is_empty() {
+            return Err(not_found("it has none".to_string()));
+        }
+        Ok(addresses)
+    }
+
+    /// The first address the host resolves to: the one a server binds, and the one a UDP
+    /// client sends to (with no handshake, it cannot tell which of several would answer).
+    pub fn socket_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.socket_addrs()?[0])
     }
 }
 
@@ -53,12 +69,22 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Parses the arguments of `lesson` (a binary name from the index), runs `body` with them, and
-/// turns its result into the exit status: 0 on success, 1 with a one-line message on error.
-pub fn run<A: Args>(
+/// The id of the `--quiet` switch that [`run`] gives every server.
+const QUIET: &str = "quiet";
+
+/// Parses the arguments of `lesson` (a binary name from the index: pass
+/// `env!("CARGO_BIN_NAME")`), runs `body` with them, and turns its result into the exit status:
+/// 0 on success, 1 with a one-line message on error. The body may fail with any error type
+/// (`io::Error`, a lesson's own error, `Box<dyn Error>`); an OS error anywhere in its chain of
+/// sources is explained.
+pub fn run<A, E>(
     lesson: &str,
-    body: impl FnOnce(A) -> io::Result<()>,
-) -> ExitCode {
+    body: impl FnOnce(A) -> Result<(), E>,
+) -> ExitCode
+where
+    A: Args,
+    E: Into<Box<dyn Error>>,
+{
     let Some(lesson) = index::find(lesson) else {
         style::error(format!(
             "{lesson} is not in the lesson index (src/index.rs)"
@@ -66,45 +92,95 @@ pub fn run<A: Args>(
         return ExitCode::FAILURE;
     };
     style::init();
-    let matches = command::<A>(lesson).get_matches();
-    // Every lesson's arguments contain an Endpoint; it is read out once more on its own so an
-    // error message can name the address the lesson was listening on or connecting to.
-    let (endpoint, args) = match (
-        Endpoint::from_arg_matches(&matches),
-        A::from_arg_matches(&matches),
-    ) {
-        (Ok(endpoint), Ok(args)) => (endpoint, args),
-        (Err(error), _) | (_, Err(error)) => error.exit(),
+    run_with(lesson, std::env::args_os(), body)
+}
+
+/// [`run`], for a row and an argument list of its own (the unit tests' way in).
+fn run_with<A, E>(
+    lesson: &Lesson,
+    arguments: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    body: impl FnOnce(A) -> Result<(), E>,
+) -> ExitCode
+where
+    A: Args,
+    E: Into<Box<dyn Error>>,
+{
+    let command = command::<A>(lesson);
+    let has_endpoint = takes(&command, "host") && takes(&command, "port");
+    let matches = command
+        .try_get_matches_from(arguments)
+        .unwrap_or_else(|error| error.exit());
+    let args =
+        A::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    if lesson.role == Role::Server {
+        style::set_quiet(matches.get_flag(QUIET));
+    }
+    // The Endpoint, when the lesson has one, is read out once more on its own, so an error
+    // message can name the address the lesson was listening on or connecting to.
+    let endpoint = if has_endpoint {
+        Some(
+            Endpoint::from_arg_matches(&matches)
+                .unwrap_or_else(|error| error.exit()),
+        )
+    } else {
+        None
     };
     match body(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            style::error(explain::explain(&error, lesson, &endpoint));
+            let error = error.into();
+            style::error(explain::explain(&*error, lesson, endpoint.as_ref()));
             ExitCode::FAILURE
         }
     }
 }
 
-/// The clap command for a lesson: its arguments plus what the index knows about it.
-fn command<A: Args>(lesson: &index::Lesson) -> Command {
-    let host_help = match lesson.role {
-        index::Role::Server => {
-            "Address to listen on (0.0.0.0 for every interface)"
-        }
-        _ => "Host name or address of the server",
-    };
-    A::augment_args(Command::new(lesson.name))
+/// The clap command for a lesson: its arguments plus what the index knows about it. Only what
+/// the lesson declares is touched: `--host` and `--port` get their help and default when it
+/// has them, and every server gets `--quiet` (so a lesson must not declare its own: clap's
+/// debug checks, and so the tests, would stop at the duplicate).
+fn command<A: Args>(lesson: &Lesson) -> Command {
+    let mut command = A::augment_args(Command::new(lesson.name))
         .about(lesson.summary)
-        .after_help(next_steps(lesson))
-        .mut_arg("host", |arg| arg.help(host_help))
-        .mut_arg("port", |arg| {
-            arg.required(false)
-                .default_value(lesson.default_port.unwrap_or(0).to_string())
-        })
+        .after_help(next_steps(lesson));
+    let host_help = match lesson.role {
+        Role::Server => {
+            Some("Address to listen on (0.0.0.0 for every interface)")
+        }
+        Role::Client => Some("Host name or address of the server"),
+        Role::Demonstration | Role::Tool => None, // the lesson's own words
+    };
+    if let Some(help) = host_help.filter(|_| takes(&command, "host")) {
+        command = command.mut_arg("host", |arg| arg.help(help));
+    }
+    // With no default port, --port stays as the lesson declares it.
+    if let Some(port) = lesson.default_port.filter(|_| takes(&command, "port"))
+    {
+        command = command.mut_arg("port", |arg| {
+            arg.required(false).default_value(port.to_string())
+        });
+    }
+    if lesson.role == Role::Server {
+        command = command.arg(
+            clap::Arg::new(QUIET)
+                .long(QUIET)
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Print no line per message received or sent, only \
+                     connections, errors and the ready line (for load tests)",
+                ),
+        );
+    }
+    command
+}
+
+/// Whether the command has an argument with this id.
+fn takes(command: &Command, id: &str) -> bool {
+    command.get_arguments().any(|arg| arg.get_id() == id)
 }
 
 /// The `--help` footer: the peer to run beside this lesson, its chapter, and the next lesson.
-fn next_steps(lesson: &index::Lesson) -> String {
+fn next_steps(lesson: &Lesson) -> String {
     let mut text = String::new();
     if let Some(peer) = lesson.peer {
         text += &format!(
@@ -121,6 +197,26 @@ fn next_steps(lesson: &index::Lesson) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
+
+    /// A row that is not in the index: a lesson of this role and default port.
+    fn row(role: Role, default_port: Option<u16>) -> Lesson {
+        Lesson {
+            name: "99_example",
+            role,
+            default_port,
+            peer: None,
+            ..*index::find("03_ctime_server").expect("in the index")
+        }
+    }
+
+    /// A demonstration's arguments: no host, no port.
+    #[derive(Args, Debug)]
+    struct Rounds {
+        /// How many times to show it.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    }
 
     #[test]
     fn port_defaults_to_the_lessons_seed_port() {
@@ -130,6 +226,62 @@ mod tests {
         let endpoint = Endpoint::from_arg_matches(&matches).expect("parses");
         assert_eq!(endpoint.port, 8000);
         assert_eq!(endpoint.to_string(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn a_demonstration_without_host_or_port_parses_and_runs() {
+        let lesson = row(Role::Demonstration, None);
+        let mut seen = None;
+        let status = run_with(
+            &lesson,
+            ["99_example", "--rounds", "5"],
+            |args: Rounds| {
+                seen = Some(args.rounds);
+                Ok::<(), io::Error>(())
+            },
+        );
+        assert_eq!(status, ExitCode::SUCCESS);
+        assert_eq!(seen, Some(5));
+        assert!(!takes(&command::<Rounds>(&lesson), QUIET));
+    }
+
+    #[test]
+    fn a_lesson_with_no_default_port_must_be_given_one() {
+        let lesson = row(Role::Client, None);
+        let missing = command::<Endpoint>(&lesson)
+            .try_get_matches_from(["99_example"])
+            .expect_err("--port is required");
+        assert_eq!(missing.kind(), ErrorKind::MissingRequiredArgument);
+        let matches = command::<Endpoint>(&lesson)
+            .try_get_matches_from(["99_example", "--port", "7"])
+            .expect("parses");
+        let endpoint = Endpoint::from_arg_matches(&matches).expect("parses");
+        assert_eq!(endpoint.to_string(), "127.0.0.1:7");
+    }
+
+    #[test]
+    fn a_server_gets_quiet_and_a_client_does_not() {
+        let server = command::<Endpoint>(&row(Role::Server, Some(9)))
+            .try_get_matches_from(["99_example", "--quiet"])
+            .expect("parses");
+        assert!(server.get_flag(QUIET));
+        let client = command::<Endpoint>(&row(Role::Client, Some(9)))
+            .try_get_matches_from(["99_example", "--quiet"])
+            .expect_err("a client has no --quiet");
+        assert_eq!(client.kind(), ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn a_failing_body_of_any_error_type_exits_non_zero() {
+        let lesson = row(Role::Demonstration, None);
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let status =
+            run_with(&lesson, ["99_example"], |_: Rounds| Err(refused()));
+        assert_eq!(status, ExitCode::FAILURE);
+        let status = run_with(&lesson, ["99_example"], |_: Rounds| {
+            Err::<(), Box<dyn Error>>("a protocol error".into())
+        });
+        assert_eq!(status, ExitCode::FAILURE);
     }
 
     #[test]
@@ -143,6 +295,26 @@ mod tests {
             endpoint
                 .socket_addr()
                 .is_ok_and(|address| address.is_ipv6())
+        );
+    }
+
+    #[test]
+    fn a_host_keeps_every_address_it_resolves_to() {
+        let endpoint = Endpoint {
+            host: "localhost".into(),
+            port: 9,
+        };
+        let addresses = endpoint.socket_addrs().expect("localhost resolves");
+        assert!(!addresses.is_empty());
+        assert!(addresses.iter().all(|address| address.ip().is_loopback()));
+        assert_eq!(endpoint.socket_addr().ok(), addresses.first().copied());
+        let ip = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 9,
+        };
+        assert_eq!(
+            ip.socket_addrs().expect("an IP resolves to itself"),
+            ["127.0.0.1:9".parse().expect("an address")]
         );
     }
 }

@@ -3,8 +3,12 @@
 //! A socket error from the OS says *what* failed ("Address already in use (os error 98)") but
 //! not what to do about it. This module adds the address involved, the error's symbolic name
 //! (`EADDRINUSE`, the name to search for) and the usual remedy.
+//!
+//! Support module. A lesson's error need not be an `io::Error` itself: an HMAC or protocol
+//! error that carries one as its source is explained by the OS error it carries.
 
 use crate::index::{Lesson, Role};
+use std::error::Error;
 use std::fmt::Display;
 use std::io::{self, ErrorKind};
 
@@ -73,14 +77,62 @@ pub fn os_error(error: &io::Error) -> String {
     }
 }
 
-/// One line that says what went wrong for this lesson at this address, and what to try.
+/// The OS error inside `error`: the first `io::Error` along its chain of sources (itself
+/// first) that carries an OS error number, or else the first `io::Error` at all. An HMAC or
+/// protocol error that wraps a failed read is explained by that read's error.
+pub fn io_error<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
+    let mut io_errors = chain(error)
+        .filter_map(|error| error.downcast_ref::<io::Error>())
+        .peekable();
+    let first = *io_errors.peek()?;
+    Some(
+        io_errors
+            .find(|error| error.raw_os_error().is_some())
+            .unwrap_or(first),
+    )
+}
+
+/// `error`, then its source, then the source's source, and so on.
+fn chain<'a>(
+    error: &'a (dyn Error + 'static),
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(Some(error), |&error| error.source())
+}
+
+/// The error and its sources in one line, outermost first, each OS error with its number and
+/// name. A source whose text its wrapper already shows is not repeated.
+fn describe(error: &(dyn Error + 'static)) -> String {
+    let mut text = String::new();
+    for error in chain(error) {
+        let plain = error.to_string();
+        let shown = match error.downcast_ref::<io::Error>() {
+            Some(io_error) => os_error(io_error),
+            None => plain.clone(),
+        };
+        if !plain.is_empty() && text.contains(&plain) {
+            text = text.replacen(&plain, &shown, 1);
+        } else if text.is_empty() {
+            text = shown;
+        } else {
+            text = format!("{text}: {shown}");
+        }
+    }
+    text
+}
+
+/// One line that says what went wrong for this lesson and what to try. `error` may be any
+/// error with an OS error somewhere in its chain of sources. With the lesson's `address`
+/// (its `--host` and `--port`), the line names it and gives the usual remedy.
 pub fn explain(
-    error: &io::Error,
+    error: &(dyn Error + 'static),
     lesson: &Lesson,
-    address: &impl Display,
+    address: Option<impl Display>,
 ) -> String {
-    let os = os_error(error);
-    match (lesson.role, error.kind()) {
+    let os = describe(error);
+    let (Some(address), Some(io_error)) = (address, io_error(error)) else {
+        return os;
+    };
+    match (lesson.role, io_error.kind()) {
         (Role::Server, ErrorKind::AddrInUse) => format!(
             "cannot listen on {address}: {os}. Another program holds this port (an earlier run of \
              this lesson, perhaps): stop it, or pass --port 0 to let the OS pick a free port"
@@ -93,7 +145,7 @@ pub fn explain(
             "cannot bind {address}: {os}. Ports below 1024 need administrator rights: pick a \
              port above 1023, or --port 0"
         ),
-        (Role::Client, ErrorKind::ConnectionRefused) => {
+        (Role::Client | Role::Tool, ErrorKind::ConnectionRefused) => {
             let start = match lesson.peer {
                 Some(server) => {
                     format!("start it first with `cargo run --bin {server}`")
@@ -104,7 +156,7 @@ pub fn explain(
                 "cannot connect to {address}: {os}. Nothing is listening there: {start}"
             )
         }
-        (Role::Client, ErrorKind::TimedOut) => {
+        (Role::Client | Role::Tool, ErrorKind::TimedOut) => {
             format!(
                 "no answer from {address}: {os}. Is the host right, and reachable?"
             )
@@ -117,18 +169,75 @@ pub fn explain(
 mod tests {
     use super::*;
     use crate::index;
+    use std::fmt;
+
+    /// A lesson's own error that wraps an OS error, as an HMAC or protocol error will.
+    #[derive(Debug)]
+    struct Handshake(io::Error);
+
+    impl fmt::Display for Handshake {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "cannot send the challenge")
+        }
+    }
+
+    impl Error for Handshake {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn client() -> &'static Lesson {
+        index::find("03_ctime_client").expect("in the index")
+    }
 
     #[cfg(unix)]
     #[test]
     fn refused_connection_names_the_address_number_and_name() {
         let error = io::Error::from_raw_os_error(111);
-        let lesson = index::find("03_ctime_client").expect("in the index");
-        let line = explain(&error, lesson, &"127.0.0.1:9");
+        let line = explain(&error, client(), Some("127.0.0.1:9"));
         if cfg!(target_os = "linux") {
             assert!(line.contains("127.0.0.1:9"), "{line}");
             assert!(line.contains("os error 111, ECONNREFUSED"), "{line}");
             assert!(line.contains("cargo run --bin 03_ctime_server"), "{line}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_os_error_inside_another_error_is_found_and_explained() {
+        let error = Handshake(io::Error::from_raw_os_error(111));
+        assert_eq!(
+            io_error(&error).and_then(io::Error::raw_os_error),
+            Some(111)
+        );
+        let line = explain(&error, client(), Some("127.0.0.1:9"));
+        assert!(
+            line.starts_with(
+                "cannot connect to 127.0.0.1:9: cannot send the challenge: \
+                 Connection refused (os error 111, ECONNREFUSED). "
+            ),
+            "{line}"
+        );
+        assert!(line.contains("cargo run --bin 03_ctime_server"), "{line}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_os_error_is_preferred_to_an_io_error_that_only_wraps_it() {
+        // io::Error::other(Handshake(…)) is an io::Error of kind Other, whose text is its
+        // wrapped error's: the OS error below it is the one that explains.
+        let error =
+            io::Error::other(Handshake(io::Error::from_raw_os_error(98)));
+        assert_eq!(
+            io_error(&error).map(io::Error::kind),
+            Some(ErrorKind::AddrInUse)
+        );
+        let server = index::find("03_ctime_server").expect("in the index");
+        let line = explain(&error, server, Some("127.0.0.1:9"));
+        assert!(line.contains("os error 98, EADDRINUSE"), "{line}");
+        assert!(line.contains("--port 0"), "{line}");
+        assert_eq!(line.matches("Address already in use").count(), 1, "{line}");
     }
 
     #[test]
@@ -139,8 +248,29 @@ mod tests {
         );
         let lesson = index::find("04_makefile_client").expect("in the index");
         assert_eq!(
-            explain(&error, lesson, &"x"),
+            explain(&error, lesson, Some("x")),
             "the record must be 10 bytes"
+        );
+    }
+
+    #[test]
+    fn an_error_with_no_io_error_inside_is_shown_as_it_is() {
+        let error: Box<dyn Error> = "the digest does not match".into();
+        assert_eq!(io_error(&*error).map(io::Error::kind), None);
+        assert_eq!(
+            explain(&*error, client(), Some("127.0.0.1:9")),
+            "the digest does not match"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn without_an_address_only_the_error_is_said() {
+        let error = Handshake(io::Error::from_raw_os_error(111));
+        assert_eq!(
+            explain(&error, client(), None::<&str>),
+            "cannot send the challenge: \
+             Connection refused (os error 111, ECONNREFUSED)"
         );
     }
 }

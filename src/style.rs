@@ -3,13 +3,20 @@
 //! Server events (a client connected, a client left) are cyan, bytes received green, bytes sent
 //! blue, notices yellow and errors red. Colours switch off when the output is not a terminal
 //! (a pipe, a file, a test) or when `NO_COLOR` is set, so captured output is plain text.
+//!
+//! A server's line for each message can be switched off ([`set_quiet`], a server's `--quiet`):
+//! under load, printing every message would cost more than the sockets being measured.
 
 use colored::Colorize;
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// At most this many bytes of data are shown in one line; the rest is summarised by a count.
 const SHOWN_BYTES: usize = 120;
+
+/// Whether [`received`] and [`sent`] stay silent: set once, at start-up, from `--quiet`.
+static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Decides once, at start-up, whether to colour: only on a terminal, and never with `NO_COLOR`.
 pub fn init() {
@@ -18,13 +25,22 @@ pub fn init() {
     colored::control::set_override(wanted);
 }
 
+/// With `true`, [`received`] and [`sent`] print nothing; events, notices, errors and the
+/// ready line still do. A load test measures the sockets, not the terminal.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
 /// Something happened on the server or in the program: a connection, a departure, a state.
 pub fn event(message: impl Display) {
     println!("{}", message.to_string().cyan());
 }
 
-/// Bytes arrived from `peer`.
+/// Bytes arrived from `peer` (nothing is printed when quiet).
 pub fn received(peer: impl Display, data: &[u8]) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     let line = format!(
         "received {} from {peer}: {}",
         bytes(data.len()),
@@ -33,8 +49,11 @@ pub fn received(peer: impl Display, data: &[u8]) {
     println!("{}", line.green());
 }
 
-/// Bytes went out to `peer`.
+/// Bytes went out to `peer` (nothing is printed when quiet).
 pub fn sent(peer: impl Display, data: &[u8]) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     let line = format!("sent {} to {peer}: {}", bytes(data.len()), shown(data));
     println!("{}", line.blue());
 }
