@@ -225,6 +225,10 @@ impl Peer {
             Stop::Closed => {
                 format!("{received}, then the connection was closed")
             }
+            Stop::Error(error) if is_reset(&error) => format!(
+                "{received}, then the connection was reset: the other side \
+                 closed it, or its program ended ({error})"
+            ),
             Stop::Error(error) => format!("{received}, then an error: {error}"),
         }
     }
