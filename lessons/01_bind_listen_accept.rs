@@ -22,7 +22,7 @@ const BUFFER_SIZE: usize = 1024;
 const CLIENTS: usize = 2;
 
 fn main() -> ExitCode {
-    cli::run("01_bind_listen_accept", serve)
+    cli::run(env!("CARGO_BIN_NAME"), serve)
 }
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {

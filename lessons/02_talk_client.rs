@@ -14,7 +14,7 @@ use std::process::ExitCode;
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
-    cli::run("02_talk_client", talk)
+    cli::run(env!("CARGO_BIN_NAME"), talk)
 }
 
 fn talk(args: cli::Endpoint) -> io::Result<()> {
@@ -24,7 +24,8 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
     // Result, which is both: the Err carries the number (error.raw_os_error()),
     // and `?` hands it to main, which prints the address, the number and its
     // name (111, ECONNREFUSED on Linux) and exits with status 1.
-    let mut stream = TcpStream::connect(args.socket_addr()?)?;
+    let addresses = args.socket_addrs()?;
+    let mut stream = TcpStream::connect(&addresses[..])?;
     let server = stream.peer_addr()?;
     style::event(format!("connected to {server}; the server speaks first"));
     // ANCHOR_END: connect

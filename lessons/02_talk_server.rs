@@ -14,7 +14,7 @@ use std::process::ExitCode;
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
-    cli::run("02_talk_server", serve)
+    cli::run(env!("CARGO_BIN_NAME"), serve)
 }
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {
@@ -57,7 +57,7 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         }
     }
     // ANCHOR_END: turns
-    style::event("conversation over");
+    style::event(format!("conversation with {peer} over"));
     // Dropping the stream and the listener closes both sockets.
     Ok(())
 }

@@ -15,14 +15,15 @@ use std::process::ExitCode;
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
-    cli::run("03_ctime_client", talk)
+    cli::run(env!("CARGO_BIN_NAME"), talk)
 }
 
 fn talk(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: connect
     // socket() and connect() in one call: it returns once the TCP handshake is
     // done, or with the OS's error (connection refused, say) as an Err value.
-    let mut stream = TcpStream::connect(args.socket_addr()?)?;
+    let addresses = args.socket_addrs()?;
+    let mut stream = TcpStream::connect(&addresses[..])?;
     style::event(format!(
         "connected to {} from {}",
         stream.peer_addr()?,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
-    cli::run("03_ctime_server", serve)
+    cli::run(env!("CARGO_BIN_NAME"), serve)
 }
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {

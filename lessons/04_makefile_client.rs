@@ -24,7 +24,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::run("04_makefile_client", talk)
+    cli::run(env!("CARGO_BIN_NAME"), talk)
 }
 
 fn talk(args: Args) -> io::Result<()> {
@@ -47,7 +47,8 @@ fn talk(args: Args) -> io::Result<()> {
     // ANCHOR_END: check
 
     // ANCHOR: connect
-    let stream = TcpStream::connect(args.endpoint.socket_addr()?)?;
+    let addresses = args.endpoint.socket_addrs()?;
+    let stream = TcpStream::connect(&addresses[..])?;
     style::event(format!(
         "connected to {} from {}",
         stream.peer_addr()?,

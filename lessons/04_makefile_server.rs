@@ -20,7 +20,7 @@ const RECORD_SIZE: usize = 10;
 const PREFIX: &[u8] = b"return your msg: ";
 
 fn main() -> ExitCode {
-    cli::run("04_makefile_server", serve)
+    cli::run(env!("CARGO_BIN_NAME"), serve)
 }
 
 fn serve(args: cli::Endpoint) -> io::Result<()> {

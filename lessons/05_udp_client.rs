@@ -30,7 +30,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::run("05_udp_client", talk)
+    cli::run(env!("CARGO_BIN_NAME"), talk)
 }
 
 fn talk(args: Args) -> io::Result<()> {

@@ -65,8 +65,9 @@ fn every_lesson_file_has_a_bin_an_index_row_and_a_chapter() {
         );
         assert!(
             read(format!("lessons/{name}.rs"))
-                .contains(&format!("cli::run(\"{name}\"")),
-            "lessons/{name}.rs must start with cli::run(\"{name}\", …) so --help finds its row"
+                .contains("cli::run(env!(\"CARGO_BIN_NAME\"), "),
+            "lessons/{name}.rs: main must be cli::run(env!(\"CARGO_BIN_NAME\"), …), \
+             so --help finds the lesson's row under the binary's own name"
         );
     }
     let mut rows: Vec<&str> =
