@@ -3,8 +3,8 @@
 //! A server built one system call at a time, as the Python tutorial builds it:
 //! create a socket, allow the address to be reused, bind it to an address,
 //! listen, and accept. It accepts two clients, one after the other, answers
-//! what each sends with an acknowledgement, and exits. Talk to it with `nc
-//! 127.0.0.1 9999` (twice), or any TCP client.
+//! what each sends with an acknowledgement, and exits. Talk to it with
+//! `nc 127.0.0.1 9999` (twice), or with any TCP client.
 
 use socket_lessons::{cli, ready, style};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -15,8 +15,7 @@ use std::process::ExitCode;
 /// How many connections the OS may hold, handshake done, before `accept` takes
 /// them (Python's `listen(5)`); a client beyond that waits or is refused.
 const BACKLOG: i32 = 5;
-/// The most bytes one `recv` takes off the socket; the Python tutorial's
-/// `recv(1024)`.
+/// The most bytes one `recv` takes off the socket: the tutorial's `recv(1024)`.
 const BUFFER_SIZE: usize = 1024;
 /// The tutorial accepts exactly two clients, one after the other.
 const CLIENTS: usize = 2;
@@ -30,8 +29,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
     // ANCHOR: socket
     // socket(): a new endpoint with no address yet. The domain (IPv4 or IPv6)
-    // follows the address; a STREAM socket over TCP is what Python's socket()
-    // makes when given nothing.
+    // follows the address; a STREAM socket over TCP is what Python's
+    // socket() makes when called with no arguments.
     let listener = Socket::new(
         Domain::for_address(address),
         Type::STREAM,
@@ -40,9 +39,9 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
     // SO_REUSEADDR: when a server stops, its closed connections linger in
     // TIME_WAIT for a minute or so, and without this option bind would fail
-    // with "address already in use" until they are gone. On Windows the option
-    // means something else (another program could bind the same port), so there
-    // we leave it off, as Rust's std does.
+    // with "address already in use" until they are gone. On Windows the
+    // option means something else (another program could bind the same
+    // port), so there we leave it off, as Rust's std does.
     if cfg!(not(windows)) {
         listener.set_reuse_address(true)?;
     }
@@ -51,19 +50,19 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: bind
     // bind(): claim the address and port. Port 0 asks the OS for any free port.
     listener.bind(&SockAddr::from(address))?;
-    // listen(): from now on the OS completes handshakes for us and queues the
-    // connections.
+    // listen(): from now on the OS completes handshakes for us, and queues
+    // each new connection until we accept it.
     listener.listen(BACKLOG)?;
-    // getsockname(): the address we really got (the real port, when we asked
-    // for 0).
+    // getsockname(): the address we really got. When we asked for port 0,
+    // it holds the port the OS picked.
     ready::listening(socket_addr(listener.local_addr()?)?);
     // ANCHOR_END: bind
 
     // ANCHOR: accept
     for _ in 0..CLIENTS {
         // accept(): wait for a queued connection and get a *new* socket for it.
-        // The listening socket only ever accepts; all talk goes through the
-        // connection socket.
+        // The listening socket only ever accepts; all the talking goes
+        // through the new one.
         let (connection, peer) = listener.accept()?;
         let peer = socket_addr(peer)?;
         // One client's failure ends its turn, not the server.
@@ -81,14 +80,14 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 // ANCHOR: converse
 fn converse(mut connection: Socket) -> io::Result<()> {
     // getsockname() and getpeername() on the connection: our end and theirs.
-    // Our end has the listener's port; theirs (the address accept() returned,
-    // too) has a port the client's OS picked for it.
+    // Our end has the listener's port; theirs, which accept() returned too,
+    // has a port that the client's OS picked.
     let local = socket_addr(connection.local_addr()?)?;
     let peer = socket_addr(connection.peer_addr()?)?;
     style::event(format!("accepted: local {local}, peer {peer}"));
 
-    // recv(): wait until some bytes arrive, then take up to BUFFER_SIZE of
-    // them. Zero bytes means the client closed without sending anything.
+    // recv(): wait until some bytes arrive, then take at most BUFFER_SIZE.
+    // Zero bytes means the client closed without sending anything.
     let mut buffer = [0u8; BUFFER_SIZE];
     let count = connection.read(&mut buffer)?;
     if count == 0 {
@@ -104,8 +103,7 @@ fn converse(mut connection: Socket) -> io::Result<()> {
     connection.write_all(&reply)?;
     style::sent(peer, &reply);
 
-    // close(): dropping the socket closes it, and the client's next read
-    // returns 0.
+    // close(): dropping the socket closes it; the client then reads 0 bytes.
     drop(connection);
     style::event(format!("closed: {peer}"));
     Ok(())

@@ -19,12 +19,15 @@ fn main() -> ExitCode {
 
 fn talk(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: connect
+    // A host name may stand for several addresses (`localhost` is often ::1
+    // and 127.0.0.1): connect is handed them all and tries each in turn, as
+    // Python's create_connection does.
+    let addresses = args.socket_addrs()?;
     // Python has two connects: connect() raises an exception, connect_ex()
     // returns the OS error number (0 for success). Rust's connect returns a
     // Result, which is both: the Err carries the number (error.raw_os_error()),
     // and `?` hands it to main, which prints the address, the number and its
     // name (111, ECONNREFUSED on Linux) and exits with status 1.
-    let addresses = args.socket_addrs()?;
     let mut stream = TcpStream::connect(&addresses[..])?;
     let server = stream.peer_addr()?;
     style::event(format!("connected to {server}; the server speaks first"));

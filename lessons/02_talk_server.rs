@@ -21,8 +21,7 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: accept
     let listener = TcpListener::bind(args.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
-    // This server talks to one client, so it accepts once and keeps no loop
-    // around accept.
+    // One client only: this server calls accept() once, with no loop.
     let (mut stream, peer) = listener.accept()?;
     style::event(format!(
         "{peer} connected; you speak first (type quit to end)"
@@ -33,8 +32,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     let mut buffer = [0u8; BUFFER_SIZE];
     // Our turn. The end of our input ends the conversation as `quit` does.
     while let Some(line) = console::read_line(">> ")? {
-        // The newline goes along so the other side (or nc) shows one line per
-        // turn.
+        // The newline goes along, so that the other side (or nc) shows each
+        // turn on a line of its own.
         stream.write_all(format!("{line}\n").as_bytes())?;
         if line.trim() == "quit" {
             break;

@@ -10,8 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-/// The most bytes one `read` takes off the socket; the Python tutorial's
-/// `BUFSIZ`.
+/// The most bytes one `read` takes off the socket: the tutorial's `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
@@ -22,6 +21,7 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: connect
     // socket() and connect() in one call: it returns once the TCP handshake is
     // done, or with the OS's error (connection refused, say) as an Err value.
+    // It tries each of the host's addresses in turn, as in lesson 02.
     let addresses = args.socket_addrs()?;
     let mut stream = TcpStream::connect(&addresses[..])?;
     style::event(format!(
@@ -41,9 +41,9 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
         // write_all, not write: write may send only part of the bytes and say
         // so in its count. Then one read, as in the tutorial: it returns what
         // has arrived so far. A short reply comes whole; a longer one may need
-        // more reads, and the client cannot tell when it has all of it, because
-        // the protocol marks no ends (lesson 04 ends every message with a
-        // newline).
+        // more reads, and the client cannot tell when it has all of it,
+        // because the protocol marks no ends. (Lesson 04 ends every message
+        // with a newline.)
         let answer = stream
             .write_all(line.as_bytes())
             .and_then(|()| stream.read(&mut buffer));
@@ -51,9 +51,9 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
             Ok(count) if count > 0 => {
                 style::reply(String::from_utf8_lossy(&buffer[..count]))
             }
-            // A server that has gone shows up in one of two ways: read returns
-            // 0 (its FIN has arrived), or the write or the read fails because
-            // its OS answered us with a reset.
+            // A server that has gone shows up in one of two ways: the read
+            // returns 0 (its FIN has arrived), or the write or the read fails
+            // because its OS answered us with a reset.
             Ok(_) => return server_closed(),
             Err(error) if explain::is_disconnect(&error) => {
                 return server_closed();

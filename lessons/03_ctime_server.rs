@@ -1,18 +1,17 @@
 //! Lesson 03 — the ctime server.
 //!
-//! The classic first server, in two loops: the outer loop accepts one client at
-//! a time, the inner loop answers every chunk that client sends with the time
-//! (as C's `ctime()` prints it) followed by the chunk itself. When the client
-//! leaves, the server goes back to accepting. Run `03_ctime_client` beside it,
-//! or `nc 127.0.0.1 9999`.
+//! The classic first server, in two loops: the outer loop accepts one client
+//! at a time, the inner loop answers every chunk that client sends with the
+//! time (as C's `ctime()` prints it) followed by the chunk itself. When the
+//! client leaves, the server goes back to accepting. Run `03_ctime_client`
+//! beside it, or `nc 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ctime, ready, style};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-/// The most bytes one `read` takes off the socket; the Python tutorial's
-/// `BUFSIZ`.
+/// The most bytes one `read` takes off the socket: the tutorial's `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
@@ -31,12 +30,11 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: accept
     loop {
         // accept() blocks until a client has finished the TCP handshake, then
-        // returns a new socket for that one client. The listener stays free for
-        // the next.
+        // returns a new socket for that one client. The listening socket
+        // stays free for the next.
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
-        // One client's failure (a reset, say) ends its conversation, not the
-        // server.
+        // A client's failure (a reset, say) ends that conversation only.
         match converse(stream, peer) {
             Ok(()) => style::event(format!("closed: {peer}")),
             Err(error) => style::notice(format!("lost {peer}: {error}")),
@@ -53,8 +51,7 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
         // message. One line the client sent may come in pieces, and two lines
         // may come together.
         let count = stream.read(&mut buffer)?;
-        // Zero bytes means the client closed its side: there will never be
-        // more.
+        // Zero bytes: the client has closed its side, and no more will come.
         if count == 0 {
             return Ok(());
         }
@@ -63,9 +60,9 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
 
         let mut reply = ctime::now().into_bytes();
         reply.extend_from_slice(chunk);
-        // write() may send only part of the reply; write_all() loops until all
-        // of it is out (Python's sendall, where the tutorial's send() could
-        // silently drop the tail).
+        // write() may send only part of the reply; write_all() loops until
+        // all of it is out. It is Python's sendall, where the tutorial's
+        // send() could silently drop the tail.
         stream.write_all(&reply)?;
         style::sent(peer, &reply);
     }

@@ -29,9 +29,9 @@ fn main() -> ExitCode {
 
 fn talk(args: Args) -> io::Result<()> {
     // ANCHOR: check
-    // The server reads exactly 10 bytes, whatever they are. Send 9 and it waits
-    // for a tenth forever; send 11 and the last one becomes the start of the
-    // first line. So we refuse.
+    // The server reads exactly 10 bytes, whatever they are. Send 9 and it
+    // waits for a tenth forever; send 11 and the last one becomes the start
+    // of the first line. So we refuse any other size.
     let record = args.record.as_bytes();
     if record.len() != RECORD_SIZE {
         return Err(io::Error::new(
@@ -47,6 +47,7 @@ fn talk(args: Args) -> io::Result<()> {
     // ANCHOR_END: check
 
     // ANCHOR: connect
+    // Try each of the host's addresses in turn, as in lesson 02.
     let addresses = args.endpoint.socket_addrs()?;
     let stream = TcpStream::connect(&addresses[..])?;
     style::event(format!(
@@ -75,8 +76,7 @@ fn talk(args: Args) -> io::Result<()> {
         if line.is_empty() {
             break;
         }
-        // The newline is the message boundary the server looks for: TCP itself
-        // keeps none.
+        // The newline is the boundary the server looks for: TCP keeps none.
         match ask(&mut writer, &mut reader, format!("{line}\n").as_bytes())? {
             Some(answer) => style::reply(answer),
             None => return server_closed(),
@@ -87,17 +87,17 @@ fn talk(args: Args) -> io::Result<()> {
 }
 
 // ANCHOR: ask
-/// Sends `message` and returns the server's one-line answer, or `None` if the
-/// server has gone.
+/// Sends `message` and returns the server's one-line answer, or `None`
+/// if the server has gone.
 fn ask(
     writer: &mut BufWriter<TcpStream>,
     reader: &mut BufReader<TcpStream>,
     message: &[u8],
 ) -> io::Result<Option<String>> {
     let mut answer = Vec::new();
-    // write_all() only fills the buffer; flush() is what hands the bytes to the
-    // OS. Forget it and both sides wait: the server for our message, we for its
-    // answer.
+    // write_all() only fills the buffer; flush() is what hands the bytes to
+    // the OS. Forget it and both sides wait: the server for our message, and
+    // we for its answer.
     let outcome = writer
         .write_all(message)
         .and_then(|()| writer.flush())
@@ -112,8 +112,7 @@ fn ask(
             let text = String::from_utf8_lossy(&answer);
             Ok(Some(text.trim_end_matches('\n').to_string()))
         }
-        // A server that has gone can also show up as a reset on the write or
-        // the read.
+        // A vanished server can also show up as a reset on the write or read.
         Err(error) if explain::is_disconnect(&error) => Ok(None),
         Err(error) => Err(error),
     }

@@ -12,8 +12,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-/// The size of the record a client sends first; the Python tutorial's
-/// `f.read(10)`.
+/// The size of the record a client sends first: the tutorial's `f.read(10)`.
 const RECORD_SIZE: usize = 10;
 
 /// What every answer starts with, before the bytes being returned.
@@ -56,15 +55,14 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // ANCHOR_END: handles
 
     // ANCHOR: record
-    // A record has a fixed size, so we ask for exactly that many bytes. A plain
-    // read() returns whatever has arrived (maybe 3 bytes, maybe 30);
+    // A record has a fixed size, so we ask for exactly that many bytes.
+    // A plain read() returns whatever has arrived (maybe 3 bytes, maybe 30);
     // read_exact() keeps reading until the 10 are there, and anything after
     // them waits in the reader's buffer for the lines below.
     let mut record = [0u8; RECORD_SIZE];
     reader.read_exact(&mut record).map_err(|error| {
         if error.kind() == io::ErrorKind::UnexpectedEof {
-            // The client closed before the 10th byte: say so in words a reader
-            // of the log gets.
+            // The client closed before the 10th byte: say so in plain words.
             io::Error::new(
                 error.kind(),
                 format!(
@@ -94,10 +92,10 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     loop {
         line.clear();
         // read_until() looks for the newline in the reader's buffer and reads
-        // from the socket only when it needs more, so a line sent in pieces, or
-        // many lines sent together, come out one whole line at a time. Zero
-        // bytes means the client has closed its side. (If it closed in the
-        // middle of a line, that last piece comes without its newline.)
+        // from the socket only when it needs more, so a line sent in pieces,
+        // or many lines sent together, come out one whole line at a time.
+        // Zero bytes means the client has closed its side. (If it closed in
+        // the middle of a line, that last piece comes without its newline.)
         if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
@@ -105,13 +103,11 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
 
         writer.write_all(PREFIX)?;
         writer.write_all(&line)?;
-        // Flush after every answer: the client waits for it before sending its
-        // next line.
+        // Flush every answer: the client waits for it before sending more.
         writer.flush()?;
         style::sent(peer, &[PREFIX, &line].concat());
     }
     // ANCHOR_END: lines
     // Both handles are dropped on the way out. Dropping one alone would not
-    // close the connection; the OS closes it when the last handle to it is
-    // gone.
+    // close the connection: the OS closes it only when its last handle goes.
 }

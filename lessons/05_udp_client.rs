@@ -4,8 +4,8 @@
 //! the reply: the server's time followed by your line. Datagrams can be lost,
 //! so the client waits only so long (`--timeout`, 2 seconds by default) before
 //! it says so and goes on to the next line. An empty line or the end of input
-//! (Ctrl-D; Ctrl-Z then Enter on Windows) ends it. Start `05_udp_server` first
-//! — or don't, and watch the timeout.
+//! (Ctrl-D; Ctrl-Z then Enter on Windows) ends it. Start `05_udp_server`
+//! first, or don't, and watch the timeout.
 
 use socket_lessons::{cli, console, explain, style};
 use std::io::{self, ErrorKind};
@@ -13,8 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The most bytes of one reply the client keeps; the Python tutorial's
-/// `BUFSIZ`.
+/// The most bytes of one reply the client keeps: the tutorial's `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 /// The server's address, and how patient to be with it.
@@ -22,8 +21,8 @@ const BUFFER_SIZE: usize = 1024;
 struct Args {
     #[command(flatten)]
     endpoint: cli::Endpoint,
-    /// Seconds to wait for each reply before taking the datagram as lost (0.5
-    /// is fine too).
+    /// Seconds to wait for each reply before taking the datagram as lost
+    /// (0.5 is fine too).
     #[arg(long, value_name = "SECONDS", default_value = "2")]
     #[arg(value_parser = seconds)]
     timeout: Duration,
@@ -34,15 +33,17 @@ fn main() -> ExitCode {
 }
 
 fn talk(args: Args) -> io::Result<()> {
+    // UDP has no handshake to show which of a host's addresses answers, so
+    // we send to the first: the one the server binds when given that host.
     let server = args.endpoint.socket_addr()?;
 
     // ANCHOR: bind
-    // A UDP client needs an address of its own too: it is the return address on
-    // every datagram, where the reply will be sent. In Python the OS binds one
-    // implicitly on the first sendto(); here we bind explicitly, to "any
-    // interface, any free port" (port 0), in the same family as the server's
-    // address, since an IPv4 socket cannot send to an IPv6 address. There is no
-    // connect: the socket stays open to datagrams from anyone.
+    // A UDP client needs an address of its own too: it is the return address
+    // on every datagram, where the reply will be sent. In Python the OS binds
+    // one implicitly on the first sendto(); here we bind it ourselves, to
+    // "any interface, any free port" (port 0), in the family of the server's
+    // address, since an IPv4 socket cannot send to an IPv6 address. There is
+    // no connect: the socket stays open to datagrams from anyone.
     let any_interface = match server {
         SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -59,8 +60,8 @@ fn talk(args: Args) -> io::Result<()> {
         }
 
         // One send_to is one datagram, and the server's one recv_from gets
-        // exactly these bytes: UDP keeps the boundaries that TCP (lesson 03)
-        // does not.
+        // exactly these bytes: UDP keeps the message boundaries that TCP
+        // (lesson 03) does not.
         if let Err(error) = socket.send_to(line.as_bytes(), server) {
             style::notice(format!(
                 "could not send: {}",
@@ -87,9 +88,9 @@ fn talk(args: Args) -> io::Result<()> {
                 ));
             }
             // Some systems (Windows; Linux for a connected socket) turn the
-            // ICMP "port unreachable" that comes back from a host with no
-            // server into an error on the next receive. It is news about that
-            // one datagram, not a reason to stop.
+            // ICMP "port unreachable" that a host with no server sends back
+            // into an error on the next receive. It is news about that one
+            // datagram, not a reason to stop.
             Err(error)
                 if matches!(
                     error.kind(),
@@ -109,33 +110,30 @@ fn talk(args: Args) -> io::Result<()> {
 }
 
 // ANCHOR: timeout
-/// Waits for the server's reply, for at most `timeout`, and returns its length
-/// in `buffer`.
+/// Waits at most `timeout` for the server's reply, which it puts in `buffer`,
+/// and returns its length.
 fn wait_for_reply(
     socket: &UdpSocket,
     server: SocketAddr,
     buffer: &mut [u8],
     timeout: Duration,
 ) -> io::Result<usize> {
-    // Without a timeout, recv_from would wait forever for a reply that was lost
-    // on the way: UDP never resends and never tells. The deadline is for the
-    // whole wait, so that other datagrams arriving meanwhile cannot keep us
-    // here longer.
+    // Without a timeout, recv_from would wait forever for a reply that was
+    // lost on the way: UDP never resends and never tells. The deadline is for
+    // the whole wait, so datagrams from anyone else cannot stretch it.
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ErrorKind::TimedOut.into());
         }
-        // Python's settimeout: from now on recv_from fails instead of blocking
-        // past `left`.
+        // Python's settimeout: recv_from fails if nothing comes within `left`.
         socket.set_read_timeout(Some(left))?;
         let (count, sender) = socket.recv_from(buffer)?;
         if sender == server {
             return Ok(count);
         }
-        // Anyone who knows our port can send us a datagram; only the server's
-        // is the reply.
+        // Anyone may send to our port; only the server's datagram is the reply.
         style::notice(format!(
             "ignored {} from {sender}: it is not the server",
             style::shown(&buffer[..count])
@@ -149,8 +147,7 @@ fn seconds(text: &str) -> Result<Duration, String> {
     let invalid =
         || "expected a number of seconds above 0, such as 2 or 0.5".to_string();
     let seconds: f64 = text.trim().parse().map_err(|_| invalid())?;
-    // set_read_timeout rejects a zero duration, and "wait 0 seconds" could
-    // never see a reply.
+    // set_read_timeout rejects zero, and a 0-second wait sees no reply.
     if seconds <= 0.0 {
         return Err(invalid());
     }

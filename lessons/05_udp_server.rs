@@ -2,16 +2,16 @@
 //!
 //! The ctime server of lesson 03, over UDP: no connection, no accept, one
 //! socket for everyone. Each datagram that arrives is answered with the time
-//! (as C's `ctime()` prints it) followed by the datagram's bytes, sent back to
-//! whoever sent it. Run `05_udp_client` beside it, or `nc -u 127.0.0.1 9999`.
+//! (as C's `ctime()` prints it) followed by the datagram's bytes, and the
+//! answer goes back to whoever sent it. Run `05_udp_client` beside it, or
+//! `nc -u 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ctime, explain, ready, style};
 use std::io;
 use std::net::UdpSocket;
 use std::process::ExitCode;
 
-/// The most bytes of one datagram the server keeps; the Python tutorial's
-/// `BUFSIZ`.
+/// The most bytes of one datagram the server keeps: the tutorial's `BUFSIZ`.
 const BUFFER_SIZE: usize = 1024;
 
 fn main() -> ExitCode {
@@ -34,8 +34,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     loop {
         // recv_from blocks until a datagram arrives, then returns exactly one
         // datagram (never two glued together, and never the rest of one left
-        // for the next call) and the address it came from: the sender's IP and
-        // port are all we need to answer, so we keep no list of clients.
+        // for the next call) and the address it came from. The sender's IP
+        // and port are all we need to answer, so we keep no list of clients.
         let (count, sender) = match socket.recv_from(&mut buffer) {
             Ok(received) => received,
             Err(error) => {
@@ -56,9 +56,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         style::received(sender, data);
         if count == buffer.len() {
             // A datagram larger than the buffer does not wait for a second
-            // read, as a TCP stream would: Linux and macOS fill the buffer and
-            // silently throw the rest away. A full buffer is the only hint we
-            // get.
+            // read, as a TCP stream would: Linux and macOS fill the buffer
+            // and silently throw the rest away. A full buffer is our only hint.
             style::notice(format!(
                 "the datagram from {sender} filled all {BUFFER_SIZE} bytes \
                  of the buffer: it may have been longer, and the OS \
