@@ -1,9 +1,9 @@
 //! Lesson 03 — the ctime client.
 //!
 //! Connects to the ctime server, sends each line you type, and prints the
-//! reply: the server's time followed by your line. An empty line, the end of
-//! input (Ctrl-D; Ctrl-Z then Enter on Windows) or the server closing ends the
-//! session. Start `03_ctime_server` first.
+//! reply: the server's time followed by your line. An empty line, the end
+//! of input (Ctrl-D; Ctrl-Z then Enter on Windows) or the server closing
+//! ends the session. Start `03_ctime_server` first.
 
 use socket_lessons::{cli, console, explain, style};
 use std::io::{self, Read, Write};

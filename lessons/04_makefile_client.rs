@@ -2,9 +2,9 @@
 //!
 //! Connects to the makefile server through buffered handles, as Python's
 //! `makefile` does: it sends a record of exactly 10 bytes (`--record`), prints
-//! the answer, then sends each line you type and prints the answer to it. An
-//! empty line, the end of input (Ctrl-D; Ctrl-Z then Enter on Windows) or the
-//! server closing ends the session. Start `04_makefile_server` first.
+//! the answer, then sends each line you type and prints the answer to it.
+//! An empty line, the end of input (Ctrl-D; Ctrl-Z then Enter on Windows) or
+//! the server closing ends the session. Start `04_makefile_server` first.
 
 use socket_lessons::{cli, console, explain, style};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -55,8 +55,8 @@ fn talk(args: Args) -> io::Result<()> {
         stream.peer_addr()?,
         stream.local_addr()?
     ));
-    // Two handles to one connection, one per direction, as in the server. A
-    // BufWriter and not a LineWriter: a LineWriter sends by itself at every
+    // Two handles to one connection, one per direction, as in the server.
+    // A BufWriter and not a LineWriter: a LineWriter sends by itself at every
     // newline, but the record has no newline, so we would still need flush()
     // for it. One rule, "nothing leaves until flush()", is easier to see, and
     // it is what Python's f.flush() does too.
