@@ -1,9 +1,26 @@
-//! The small library behind the lessons.
+//! The library behind the lessons.
 //!
-//! Everything here is what a lesson needs but is *not* about: reading `--host` and `--port`,
-//! printing in colour, formatting the time like C's `ctime`, and turning an error into one clear
-//! line. The socket calls themselves stay in the lesson files under `lessons/`, where a learner
-//! reads them top to bottom.
+//! The socket calls a lesson teaches stay in its own file under `lessons/`, where a learner
+//! reads them top to bottom. What is here is what the lessons share, and each module's opening
+//! paragraph says which of these kinds it is.
+//!
+//! # Layout
+//!
+//! **Support**, what a lesson needs but is not about:
+//!
+//! - [`cli`]: the arguments (`--host`, `--port`, a server's `--quiet`) and [`cli::run`], the
+//!   one way a lesson's `main` starts and ends. Open this first.
+//! - [`index`]: the one table of lessons (summary, role, default port, peer, chapter, checks).
+//! - [`ready`]: the line a server prints as soon as it can take peers; tests wait for it.
+//! - [`style`]: colours that tell events, data and errors apart; per-message lines off.
+//! - [`console`]: reading the lines a person types.
+//! - [`ctime`]: the time as C's `ctime()` prints it, for the ctime protocol.
+//! - [`explain`]: an error in one line, with the address, the OS error's name and the remedy.
+//!
+//! **The protocol checks**: [`check`] holds what each lesson promises on the wire, as code
+//! that the tests, `cargo run -- check` and the exercises all hold a program to.
+//!
+//! **Taught code**, a lesson in itself, comes with lesson 06: the socketserver framework.
 
 pub mod check;
 pub mod cli;
