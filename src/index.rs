@@ -148,7 +148,38 @@ pub struct Exercise {
 }
 
 /// Every exercise, in the order the book sets them.
-pub const EXERCISES: &[Exercise] = &[];
+pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        name: "ex01_bind_listen_accept",
+        lesson: "01_bind_listen_accept",
+        summary: "the server binds but never listens, and never answers: add listen() and send the acknowledgement",
+        section: "book/src/01_bind_listen_accept.md#exercises",
+    },
+    Exercise {
+        name: "ex02_talk_client",
+        lesson: "02_talk_client",
+        summary: "the client hears the server but cannot answer: write its turn, a typed line sent with its newline, and quit",
+        section: "book/src/02_talk.md#exercises",
+    },
+    Exercise {
+        name: "ex03_ctime_server",
+        lesson: "03_ctime_server",
+        summary: "the server echoes one chunk and hangs up: answer every chunk, with the time in front",
+        section: "book/src/03_ctime.md#exercises",
+    },
+    Exercise {
+        name: "ex04_makefile_server",
+        lesson: "04_makefile_server",
+        summary: "the server answers whatever read() returns: read exactly 10 bytes, then whole lines",
+        section: "book/src/04_makefile.md#exercises",
+    },
+    Exercise {
+        name: "ex05_udp_server",
+        lesson: "05_udp_server",
+        summary: "the server answers each datagram with two: send the time and the data as one datagram",
+        section: "book/src/05_udp.md#exercises",
+    },
+];
 
 /// The exercise with this binary name, if there is one.
 pub fn find_exercise(name: &str) -> Option<&'static Exercise> {
