@@ -224,3 +224,34 @@ fn lesson_code_fits_the_books_80_columns() {
         }
     }
 }
+
+#[test]
+fn clients_hand_connect_every_address_of_the_host() {
+    // `localhost` may resolve to ::1 before 127.0.0.1. Handed one address, a client would try
+    // ::1 alone and be refused by a server on 127.0.0.1; handed them all (`socket_addrs`), it
+    // tries each in turn, as Python's create_connection does.
+    for name in lesson_files() {
+        let source = read(format!("lessons/{name}.rs"));
+        for (number, line) in source.lines().enumerate() {
+            assert!(
+                !(line.contains("::connect(")
+                    && line.contains("socket_addr()")),
+                "lessons/{name}.rs:{}: connect to every address, \
+                 `TcpStream::connect(&addresses[..])` over `socket_addrs()?`: {line}",
+                number + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn a_client_reaches_its_server_by_the_name_localhost() {
+    let server = common::start_server("03_ctime_server", &[]);
+    common::command("03_ctime_client")
+        .args(["--host", "localhost", "--port", &server.port()])
+        .write_stdin("hello\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("hello"))
+        .stdout(predicate::str::contains("connected to 127.0.0.1:"));
+}
