@@ -4,11 +4,12 @@
 //! With no arguments it lists every lesson in the order the book teaches them,
 //! with what it shows and the command that runs it; the list comes from the one
 //! table in `src/index.rs`. `cargo run -- check LESSON` runs a lesson's
-//! protocol checks on a program.
+//! protocol checks on a program; `cargo run -- tour 03` runs lesson 03's server
+//! and client together, with a scripted conversation.
 
 use clap::{Parser, Subcommand};
 use colored::Colorize;
-use socket_lessons::{check, index, style};
+use socket_lessons::{check, index, style, tour, transcript};
 use std::process::ExitCode;
 
 /// The lessons, and the tools that go with them.
@@ -24,6 +25,12 @@ enum Tool {
     /// Run a lesson's protocol checks on its binary, an exercise, or any
     /// program.
     Check(check::command::Args),
+    /// Run a lesson's server and client together in this terminal, with a
+    /// scripted conversation, both sides shown.
+    Tour(tour::Args),
+    /// Write the book's terminal sessions (book/src/transcripts/) by running
+    /// the lessons.
+    Transcripts(transcript::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +40,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Tool::Check(args)) => check::command::main(args),
+        Some(Tool::Tour(args)) => tour::main(args),
+        Some(Tool::Transcripts(args)) => transcript::main(args),
     }
 }
 

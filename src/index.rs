@@ -7,6 +7,7 @@
 //! checks, and a test holds every file in `lessons/` to its row, its `[[bin]]` and its chapter.
 
 use crate::check::{self, Check};
+use crate::tour::{Participant, Program, Script, Step::*};
 
 /// What part a lesson binary plays, which decides what `--host` and `--port` mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub struct Lesson {
     pub chapter: &'static str,
     /// What it promises on the wire, as checks any program can be held to ([`crate::check`]).
     pub checks: &'static [Check],
+    /// The conversation `cargo run -- tour` plays with it and its peer ([`crate::tour`]), which
+    /// is also the session its chapter shows.
+    pub tour: Option<&'static Script>,
 }
 
 impl Lesson {
@@ -58,6 +62,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: None,
         chapter: "book/src/01_bind_listen_accept.md",
         checks: check::bind_accept::SERVER,
+        tour: Some(&BIND_ACCEPT),
     },
     Lesson {
         name: "02_talk_server",
@@ -67,6 +72,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("02_talk_client"),
         chapter: "book/src/02_talk.md",
         checks: check::talk::SERVER,
+        tour: Some(&TALK),
     },
     Lesson {
         name: "02_talk_client",
@@ -76,6 +82,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("02_talk_server"),
         chapter: "book/src/02_talk.md",
         checks: check::talk::CLIENT,
+        tour: Some(&TALK),
     },
     Lesson {
         name: "03_ctime_server",
@@ -85,6 +92,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("03_ctime_client"),
         chapter: "book/src/03_ctime.md",
         checks: check::ctime::TCP_SERVER,
+        tour: Some(&CTIME),
     },
     Lesson {
         name: "03_ctime_client",
@@ -94,6 +102,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("03_ctime_server"),
         chapter: "book/src/03_ctime.md",
         checks: check::ctime::TCP_CLIENT,
+        tour: Some(&CTIME),
     },
     Lesson {
         name: "04_makefile_server",
@@ -103,6 +112,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("04_makefile_client"),
         chapter: "book/src/04_makefile.md",
         checks: check::makefile::SERVER,
+        tour: Some(&MAKEFILE),
     },
     Lesson {
         name: "04_makefile_client",
@@ -112,6 +122,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("04_makefile_server"),
         chapter: "book/src/04_makefile.md",
         checks: check::makefile::CLIENT,
+        tour: Some(&MAKEFILE),
     },
     Lesson {
         name: "05_udp_server",
@@ -121,6 +132,7 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("05_udp_client"),
         chapter: "book/src/05_udp.md",
         checks: check::ctime::UDP_SERVER,
+        tour: Some(&UDP),
     },
     Lesson {
         name: "05_udp_client",
@@ -130,8 +142,168 @@ pub const LESSONS: &[Lesson] = &[
         peer: Some("05_udp_server"),
         chapter: "book/src/05_udp.md",
         checks: check::ctime::UDP_CLIENT,
+        tour: Some(&UDP),
     },
 ];
+
+// The tours. Each is a conversation a learner could have in two terminals, and the one the
+// lesson's chapter shows: the book's transcripts are written by playing these scripts
+// ([`crate::transcript`]). The steps that wait make each side's output the same on every run.
+
+/// Lesson 01 has no client of its own: two bare connections send what `nc` and the Python
+/// one-liner of the chapter send.
+const BIND_ACCEPT: Script = {
+    const SERVER: usize = 0;
+    const NC: usize = 1;
+    const PYTHON: usize = 2;
+    Script {
+        name: "01_bind_listen_accept",
+        participants: &[
+            Participant::new(
+                "server",
+                Program::Server("01_bind_listen_accept", &[]),
+            ),
+            Participant::new("peer 1", Program::Connection),
+            Participant::new("peer 2", Program::Connection),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(NC),
+            Expect(SERVER, "accepted"),
+            Send(NC, b"hello from nc\n"),
+            Expect(NC, "ack: hello from nc\n"),
+            Expect(SERVER, "closed"),
+            Start(PYTHON),
+            Expect(SERVER, "accepted"),
+            Send(PYTHON, b"hello python"),
+            Expect(PYTHON, "ack: hello python"),
+            Exit(SERVER),
+        ],
+    }
+};
+
+/// Lesson 02: the two sides take turns, and the client ends it with `quit`.
+const TALK: Script = {
+    const SERVER: usize = 0;
+    const CLIENT: usize = 1;
+    Script {
+        name: "02_talk",
+        participants: &[
+            Participant::new("server", Program::Server("02_talk_server", &[])),
+            Participant::new("client", Program::Lesson("02_talk_client", &[])),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(CLIENT),
+            Expect(SERVER, "connected;"),
+            Expect(CLIENT, "connected to"),
+            Type(SERVER, "hello, client. can you hear me?"),
+            Expect(CLIENT, "can you hear me?"),
+            Type(CLIENT, "loud and clear"),
+            Expect(SERVER, "loud and clear"),
+            Type(SERVER, "good. your turn to say goodbye"),
+            Expect(CLIENT, "your turn to say goodbye"),
+            Type(CLIENT, "quit"),
+            Exit(CLIENT),
+            Exit(SERVER),
+        ],
+    }
+};
+
+/// Lesson 03: two lines and an empty one from the client; then a second client sends two
+/// lines in one write, as `printf "two\nlines\n" | nc -q1 127.0.0.1 9999` does.
+const CTIME: Script = {
+    const SERVER: usize = 0;
+    const CLIENT: usize = 1;
+    const NC: usize = 2;
+    Script {
+        name: "03_ctime",
+        participants: &[
+            Participant::new("server", Program::Server("03_ctime_server", &[])),
+            Participant::new("client", Program::Lesson("03_ctime_client", &[])),
+            Participant::new("peer", Program::Connection),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(CLIENT),
+            Expect(CLIENT, "connected to"),
+            Type(CLIENT, "hello"),
+            Expect(CLIENT, "hello"),
+            Type(CLIENT, "how long is a line?"),
+            Expect(CLIENT, "how long is a line?"),
+            Type(CLIENT, ""),
+            Exit(CLIENT),
+            Expect(SERVER, "closed"),
+            Start(NC),
+            Send(NC, b"two\nlines\n"),
+            Expect(NC, "two\nlines\n"),
+            EndInput(NC),
+            Expect(SERVER, "closed"),
+        ],
+    }
+};
+
+/// Lesson 04: the 10-byte record, two lines, and an empty line to end.
+const MAKEFILE: Script = {
+    const SERVER: usize = 0;
+    const CLIENT: usize = 1;
+    Script {
+        name: "04_makefile",
+        participants: &[
+            Participant::new(
+                "server",
+                Program::Server("04_makefile_server", &[]),
+            ),
+            Participant::new(
+                "client",
+                Program::Lesson("04_makefile_client", &[]),
+            ),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(CLIENT),
+            Expect(CLIENT, "return your msg: 0123456789"),
+            Type(CLIENT, "hello, server"),
+            Expect(CLIENT, "return your msg: hello, server"),
+            Type(CLIENT, "two lines, one at a time"),
+            Expect(CLIENT, "return your msg: two lines, one at a time"),
+            Type(CLIENT, ""),
+            Exit(CLIENT),
+            Expect(SERVER, "closed"),
+        ],
+    }
+};
+
+/// Lesson 05: two datagrams from the client, then one from a bare UDP socket, as
+/// `nc -u 127.0.0.1 9999` sends a typed line.
+const UDP: Script = {
+    const SERVER: usize = 0;
+    const CLIENT: usize = 1;
+    const NC: usize = 2;
+    Script {
+        name: "05_udp",
+        participants: &[
+            Participant::new("server", Program::Server("05_udp_server", &[])),
+            Participant::new("client", Program::Lesson("05_udp_client", &[])),
+            Participant::new("peer", Program::Datagrams),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(CLIENT),
+            Expect(CLIENT, "sending to"),
+            Type(CLIENT, "hello"),
+            Expect(CLIENT, "hello"),
+            Type(CLIENT, "what time is it?"),
+            Expect(CLIENT, "what time is it?"),
+            Type(CLIENT, ""),
+            Exit(CLIENT),
+            Start(NC),
+            Send(NC, b"hi from nc\n"),
+            Expect(NC, "hi from nc\n"),
+            Expect(SERVER, "sent 35 bytes"),
+        ],
+    }
+};
 
 /// An exercise: a starting file in `exercises/` that compiles and runs but does not yet do
 /// its lesson's job, checked by that lesson's checks.

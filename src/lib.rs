@@ -10,7 +10,8 @@
 //!
 //! - [`cli`]: the arguments (`--host`, `--port`, a server's `--quiet`) and [`cli::run`], the
 //!   one way a lesson's `main` starts and ends. Open this first.
-//! - [`index`]: the one table of lessons (summary, role, default port, peer, chapter, checks).
+//! - [`index`]: the one table of lessons (summary, role, default port, peer, chapter, checks,
+//!   tour).
 //! - [`ready`]: the line a server prints as soon as it can take peers; tests wait for it.
 //! - [`style`]: colours that tell events, data and errors apart; per-message lines off.
 //! - [`console`]: reading the lines a person types.
@@ -19,6 +20,10 @@
 //!
 //! **The protocol checks**: [`check`] holds what each lesson promises on the wire, as code
 //! that the tests, `cargo run -- check` and the exercises all hold a program to.
+//!
+//! **The tour and the book's sessions**: [`tour`] plays a scripted conversation between a
+//! lesson's programs (`cargo run -- tour 03`), and [`transcript`] plays the same scripts to
+//! write the book's terminal sessions (`cargo run -- transcripts`), which a test keeps current.
 //!
 //! **Taught code**, a lesson in itself, comes with lesson 06: the socketserver framework.
 
@@ -30,3 +35,5 @@ pub mod explain;
 pub mod index;
 pub mod ready;
 pub mod style;
+pub mod tour;
+pub mod transcript;
