@@ -254,8 +254,7 @@ fn client_sends_lines_and_prints_replies(target: &Target) -> Outcome {
 fn client_stops_at_an_empty_line(target: &Target) -> Outcome {
     let (listener, mut client) = target.start_client()?;
     client.type_line("only line")?;
-    client.type_line("")?;
-    client.type_line("never sent")?;
+    client.type_lines(&["", "never sent"])?;
     let mut server = accept_client(&listener, &mut client)?;
     expect_typed_line(&mut server, "only line")?;
     server.send(format!("{}only line", ctime::now()).as_bytes())?;
@@ -410,8 +409,7 @@ fn udp_client_survives_a_lost_reply(target: &Target) -> Outcome {
 
 fn udp_client_stops_at_an_empty_line(target: &Target) -> Outcome {
     let (server, mut client) = target.start_udp_client()?;
-    client.type_line("")?;
-    client.type_line("never sent")?;
+    client.type_lines(&["", "never sent"])?;
     client.expect_success()?;
     match server.receive_within(Duration::from_millis(100), "") {
         Err(_) => Ok(()),

@@ -169,8 +169,7 @@ fn client_sends_lines(target: &Target) -> Outcome {
 
 fn client_stops_at_an_empty_line(target: &Target) -> Outcome {
     let (mut client, mut server) = client_with_record(target)?;
-    client.type_line("")?;
-    client.type_line("never sent")?;
+    client.type_lines(&["", "never sent"])?;
     client.expect_success()?;
     server.expect_close(
         "the client to close after the empty line, sending nothing more",

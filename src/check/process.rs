@@ -201,6 +201,25 @@ impl Process {
         }
     }
 
+    /// Types several lines in one write: a program that stops at the first may exit before
+    /// the rest would have been typed, and must find them waiting, unread.
+    pub fn type_lines(&mut self, lines: &[&str]) -> Result<(), Failure> {
+        let text: String =
+            lines.iter().map(|line| format!("{line}\n")).collect();
+        let typed = self.stdin.as_mut().map(|stdin| {
+            stdin
+                .write_all(text.as_bytes())
+                .and_then(|()| stdin.flush())
+        });
+        match typed {
+            Some(Ok(())) => Ok(()),
+            _ => Err(Failure::new(
+                format!("`{}` to read the typed lines {lines:?}", self.label),
+                self.exit_report(),
+            )),
+        }
+    }
+
     /// Closes the program's standard input: what Ctrl-D does at a terminal.
     pub fn close_stdin(&mut self) {
         self.stdin = None;
