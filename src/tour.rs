@@ -18,6 +18,7 @@ use crate::check::{Failure, Process, Target};
 use crate::index::{self, Lesson};
 use crate::style;
 use colored::{Color, Colorize};
+use socket2::{Domain, Socket, Type};
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::net::{
@@ -210,6 +211,8 @@ pub struct Session<'a> {
     binaries: PathBuf,
     members: Vec<Member>,
     port: Option<u16>,
+    /// A port kept from other programs, where nothing listens ([`reserve_a_quiet_port`]).
+    reserved: Option<(Socket, UdpSocket)>,
     /// Told of every entry as it lands on a screen: the tour prints it.
     watch: &'a mut dyn FnMut(usize, &Entry),
 }
@@ -240,6 +243,7 @@ impl<'a> Session<'a> {
             binaries: binaries.to_path_buf(),
             members,
             port: None,
+            reserved: None,
             watch,
         }
     }
@@ -419,16 +423,16 @@ impl<'a> Session<'a> {
     }
 
     /// The port a lesson is given: the server's, the held one, or else one where nothing
-    /// listens (found by binding it and letting it go).
+    /// listens. That one stays reserved until the session ends, so that no other program
+    /// (another session's server, say) can take it meanwhile.
     fn port_to_give(&mut self) -> Result<u16, Failure> {
         if let Some(port) = self.port {
             return Ok(port);
         }
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
+        let (port, reserved) = reserve_a_quiet_port()
             .map_err(|error| Failure::new("a free port", error.to_string()))?;
         self.port = Some(port);
+        self.reserved = Some(reserved);
         Ok(port)
     }
 
@@ -666,6 +670,28 @@ impl<'a> Session<'a> {
             format!("it is {:?}", participant.program),
         )
     }
+}
+
+/// A port where nothing listens, kept so: a TCP socket bound to it that never listens (a
+/// connection to it is refused, and without `SO_REUSEADDR` no one else can bind it), and a UDP
+/// socket on the same number that never reads or answers.
+fn reserve_a_quiet_port() -> io::Result<(u16, (Socket, UdpSocket))> {
+    let mut last_error = None;
+    for _ in 0..10 {
+        let tcp = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        tcp.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+        let port = tcp
+            .local_addr()?
+            .as_socket()
+            .map(|address| address.port())
+            .unwrap_or(0);
+        match UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
+            Ok(udp) => return Ok((port, (tcp, udp))),
+            // Taken for UDP by someone else: try another number.
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("no port")))
 }
 
 /// The lesson `name` in the index, or why it cannot be found.

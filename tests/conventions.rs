@@ -160,23 +160,6 @@ fn a_udp_port_in_use_is_named_too() {
 }
 
 #[test]
-fn the_book_shows_the_index_and_a_help_text_as_they_are_now() {
-    let page = read("book/src/how_to_use.md");
-    for (name, args) in
-        [("lessons", &[][..]), ("03_ctime_server", &["--help"][..])]
-    {
-        let output = common::command(name).args(args).assert().success();
-        let text =
-            String::from_utf8_lossy(&output.get_output().stdout).to_string();
-        assert!(
-            page.contains(text.trim_end()),
-            "book/src/how_to_use.md shows an old output of `{name} {}`; paste the new one:\n{text}",
-            args.join(" ")
-        );
-    }
-}
-
-#[test]
 fn every_include_in_the_book_names_an_anchor_that_exists() {
     // mdBook silently includes nothing for an anchor that is not in the file, so a renamed
     // anchor would leave an empty listing in the book. This test catches it instead.
