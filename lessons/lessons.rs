@@ -5,8 +5,9 @@
 //! with what it shows and the command that runs it; the list comes from the one
 //! table in `src/index.rs`. `cargo run -- check LESSON` runs a lesson's
 //! protocol checks on a program; `cargo run -- tour 03` runs lesson 03's server
-//! and client together, with a scripted conversation; `cargo run -- transcripts`
-//! writes the book's terminal sessions from the same scripts.
+//! and client together, with a scripted conversation; and
+//! `cargo run -- transcripts` writes the book's terminal sessions from the same
+//! scripts.
 
 use clap::{Parser, Subcommand};
 use colored::Colorize;
