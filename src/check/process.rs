@@ -15,8 +15,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The programs started and not yet reaped, by process id: what [`kill_all`] stops.
-static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// The programs started and not yet reaped, by process id: what [`kill_all`] stops. `None`
+/// once [`kill_all`] has run: the program is being interrupted, and starts nothing more.
+static RUNNING: Mutex<Option<Vec<u32>>> = Mutex::new(Some(Vec::new()));
 
 /// Which of a program's outputs a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +81,23 @@ impl Process {
             .stderr(Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // The list stays locked from spawn() to the push, so that a Ctrl-C in between waits
+        // for the new program to be on it, and kills it too.
+        let mut running = lock_running();
+        let Some(ids) = running.as_mut() else {
+            return Err(Failure::new(
+                format!("to start `{label}`"),
+                "nothing: the checks were interrupted",
+            ));
+        };
         let mut child = command.spawn().map_err(|error| {
             Failure::new(
                 format!("to start `{label}`"),
                 format!("{error} (is the program's name or path right?)"),
             )
         })?;
-        lock_running().push(child.id());
+        ids.push(child.id());
+        drop(running);
         let (sender, lines) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             forward_lines(stdout, Stream::Stdout, sender.clone());
@@ -329,7 +340,9 @@ impl Process {
         kill_process_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
-        lock_running().retain(|&id| id != self.child.id());
+        if let Some(ids) = lock_running().as_mut() {
+            ids.retain(|&id| id != self.child.id());
+        }
     }
 }
 
@@ -343,12 +356,12 @@ impl Drop for Process {
 /// Kills every program started here that is still running: for a Ctrl-C handler, so that an
 /// interrupted `check` or tour leaves no server behind.
 pub fn kill_all() {
-    for id in lock_running().drain(..) {
+    for id in lock_running().take().into_iter().flatten() {
         kill_process_group(id);
     }
 }
 
-fn lock_running() -> std::sync::MutexGuard<'static, Vec<u32>> {
+fn lock_running() -> std::sync::MutexGuard<'static, Option<Vec<u32>>> {
     // The list stays usable even if a thread panicked while holding it.
     RUNNING
         .lock()
