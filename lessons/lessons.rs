@@ -66,6 +66,25 @@ fn list() {
         println!("  {:width$}  {}", "", lesson.command().green());
     }
     println!();
+    println!("{}", "Exercises: edit the file, then check it".bold());
+    let width = index::EXERCISES
+        .iter()
+        .map(|exercise| exercise.file().len())
+        .max()
+        .unwrap_or(0);
+    for exercise in index::EXERCISES {
+        let name = format!("{:width$}", exercise.file());
+        println!("  {}  {}", name.bold().cyan(), exercise.summary);
+        println!("  {:width$}  {}", "", exercise.check_command().green());
+    }
+    println!();
+    println!(
+        "See a lesson run, both sides in one terminal:  cargo run -- tour 03"
+    );
+    println!(
+        "Check a program of your own, in any language:\n  \
+         cargo run -- check 03_ctime_server -- python3 my_server.py {{port}}"
+    );
     println!(
         "Each lesson's chapter is in book/src/ \
          (read it with `mdbook serve book`)."

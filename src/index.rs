@@ -319,6 +319,21 @@ pub struct Exercise {
     pub section: &'static str,
 }
 
+impl Exercise {
+    /// The file a learner edits.
+    pub fn file(&self) -> String {
+        format!("exercises/{}.rs", self.name)
+    }
+
+    /// The command that checks it against its lesson's protocol.
+    pub fn check_command(&self) -> String {
+        format!(
+            "cargo run -- check {} --exercise {}",
+            self.lesson, self.name
+        )
+    }
+}
+
 /// Every exercise, in the order the book sets them.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
