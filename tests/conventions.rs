@@ -238,3 +238,68 @@ fn a_client_reaches_its_server_by_the_name_localhost() {
         .stdout(predicate::str::contains("hello"))
         .stdout(predicate::str::contains("connected to 127.0.0.1:"));
 }
+
+/// The id mdBook gives a heading: lower case, spaces to dashes, other punctuation dropped.
+fn heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_ascii_lowercase())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// True when `section` (`book/src/FILE.md#id`) names a heading of that chapter.
+fn section_exists(section: &str) -> bool {
+    let Some((file, id)) = section.split_once('#') else {
+        return false;
+    };
+    read(file).lines().any(|line| {
+        let heading = line.trim_start_matches('#');
+        heading.len() < line.len() && heading_id(heading.trim()) == id
+    })
+}
+
+#[test]
+fn every_lesson_has_checks_that_point_to_real_sections_and_a_tour_if_it_has_a_peer()
+ {
+    for lesson in index::LESSONS {
+        if matches!(lesson.role, Role::Server | Role::Client) {
+            assert!(
+                !lesson.checks.is_empty(),
+                "{} has no protocol checks in its index row",
+                lesson.name
+            );
+        }
+        for check in lesson.checks {
+            assert!(
+                section_exists(check.section),
+                "{}: the check {:?} points to {}, which is no heading of that chapter",
+                lesson.name,
+                check.name,
+                check.section
+            );
+        }
+        if lesson.peer.is_some() {
+            assert!(
+                lesson.tour.is_some(),
+                "{} has a peer but no tour",
+                lesson.name
+            );
+        }
+    }
+    for exercise in index::EXERCISES {
+        assert!(
+            section_exists(exercise.section),
+            "{} points to {}, which is no heading of that chapter",
+            exercise.name,
+            exercise.section
+        );
+    }
+}
