@@ -22,6 +22,7 @@ use crate::check::process::Stream;
 use crate::index::{self, Lesson};
 use crate::style;
 use colored::{Color, Colorize};
+use indoc::indoc;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -146,14 +147,15 @@ pub struct Args {
     pub lesson: Option<String>,
 }
 
-const TOUR_HELP: &str = "\
-Examples:
-  cargo run -- tour 03
-  cargo run -- tour 05_udp_client
-  cargo run -- tour
+const TOUR_HELP: &str = indoc! {"
+    Examples:
+      cargo run -- tour 03
+      cargo run -- tour 05_udp_client
+      cargo run -- tour
 
-Each line is prefixed with the side that printed it; what the script types
-is shown after the prompt, as you would see it in that side's terminal.";
+    Each line is prefixed with the side that printed it; what the script types
+    is shown after the prompt, as you would see it in that side's terminal.
+"};
 
 /// Runs `tour`: one lesson's script, or all of them with a pause between (on a terminal).
 pub fn main(args: Args) -> ExitCode {

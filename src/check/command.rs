@@ -10,6 +10,7 @@ use super::{Target, Verdict, process, run_suite};
 use crate::index::{self, Lesson};
 use crate::style;
 use colored::Colorize;
+use indoc::indoc;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
@@ -28,15 +29,16 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-const AFTER_HELP: &str = "\
-Examples:
-  cargo run -- check 03_ctime_server
-  cargo run -- check 03_ctime_server --exercise ex03_ctime_server
-  cargo run -- check 03_ctime_server -- python3 my_server.py {port}
-  cargo run -- check 03_ctime_client -- python3 my_client.py --port {port}
+const AFTER_HELP: &str = indoc! {"
+    Examples:
+      cargo run -- check 03_ctime_server
+      cargo run -- check 03_ctime_server --exercise ex03_ctime_server
+      cargo run -- check 03_ctime_server -- python3 my_server.py {port}
+      cargo run -- check 03_ctime_client -- python3 my_client.py --port {port}
 
-A server passes the checks' start-up when it prints `listening on IP:PORT`
-(UDP: `bound to IP:PORT`) on stdout, or when its port is taken.";
+    A server is ready to be checked when it prints `listening on IP:PORT`
+    (UDP: `bound to IP:PORT`) on stdout, or when a socket holds its port.
+"};
 
 /// Runs `check` and returns the exit status: 0 when every check passed.
 pub fn main(args: Args) -> ExitCode {
