@@ -150,6 +150,35 @@ fn says_when_a_command_cannot_start() {
         .stdout(predicate::str::contains("to start `no-such-program-here"));
 }
 
+#[test]
+fn expect_all_takes_the_lines_of_concurrent_clients_in_any_order() {
+    // Two clients send at once; the server's log may show either first.
+    let lesson = index::find("05_udp_server").expect("in the index");
+    let target = Target::binary(lesson, common::binary("05_udp_server"), &[]);
+    let mut server = target.start_udp_server().expect("the server starts");
+    let alice = check::Datagrams::bind(0).expect("a socket");
+    let bob = check::Datagrams::bind(0).expect("a socket");
+    let (a, b) = (
+        alice.local_addr().expect("address"),
+        bob.local_addr().expect("address"),
+    );
+    bob.send_to(b"from bob", server.address).expect("send");
+    alice.send_to(b"from alice", server.address).expect("send");
+    server
+        .process
+        .expect_all(&[
+            &format!("received 10 bytes from {a}"),
+            &format!("received 8 bytes from {b}"),
+        ])
+        .expect("both lines, in either order");
+    let missing = server.process.expect_all(&["never printed"]);
+    assert!(
+        missing
+            .is_err_and(|failure| failure.expected.contains("never printed")),
+        "a line that never comes fails by the deadline"
+    );
+}
+
 /// Ctrl-C in the middle of a check stops every program the check started.
 #[cfg(target_os = "linux")]
 #[test]

@@ -192,12 +192,6 @@ impl Process {
         Ok(())
     }
 
-    /// Every stdout line printed so far that contains `text`, without waiting.
-    pub fn printed(&mut self, text: &str) -> bool {
-        while let Some(_line) = self.next_line(Instant::now()) {}
-        self.stdout.iter().any(|line| line.contains(text))
-    }
-
     /// Types a line on the program's standard input, as a person at its terminal would.
     pub fn type_line(&mut self, line: &str) -> Result<(), Failure> {
         let typed = self.stdin.as_mut().map(|stdin| {
