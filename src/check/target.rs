@@ -161,7 +161,7 @@ impl Target {
     /// Starts the program as a TCP client, with the check playing its server: a listener on a
     /// free port when the command names `{port}`, otherwise on the lesson's default port.
     pub fn start_client(&self) -> Result<(TcpListener, Process), Failure> {
-        let port = self.port_for_the_check(Transport::Tcp);
+        let port = self.port_for_the_check();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .map_err(|error| self.port_taken(port, error))?;
         let port = listener
@@ -172,7 +172,7 @@ impl Target {
 
     /// Starts the program as a UDP client, with the check playing its server.
     pub fn start_udp_client(&self) -> Result<(Datagrams, Process), Failure> {
-        let port = self.port_for_the_check(Transport::Udp);
+        let port = self.port_for_the_check();
         let socket = Datagrams::bind(port)
             .map_err(|error| self.port_taken(port, error))?;
         let port = socket
@@ -182,7 +182,7 @@ impl Target {
     }
 
     /// 0 (any free port) when the program can be told the port; else the lesson's default.
-    fn port_for_the_check(&self, _transport: Transport) -> u16 {
+    fn port_for_the_check(&self) -> u16 {
         if self.names_the_port() {
             0
         } else {
