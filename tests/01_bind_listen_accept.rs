@@ -1,17 +1,23 @@
 //! Lesson 01: the server keeps its promise (`socket_lessons::check::bind_accept`: two clients,
 //! one after the other, each acknowledged, then exit 0), and what the lesson itself prints and
 //! answers: `ack: ` and the bytes received, both ends of each connection.
+//!
+//! Then what chapter 01 says the OS does around `bind`, `listen` and `accept`, each test named
+//! after the claim: on the lesson where the claim is about it (it binds again past its own
+//! TIME_WAIT connections, `ss` shows its backlog), and on sockets of the test's own otherwise
+//! (a refused connect, the queue's length, the reset of what is still queued). Linux only, as
+//! the chapter says.
 
 mod common;
 
-use common::{connect, read_until, start_server};
-use std::io::{Read, Write};
+use common::{connect, read_until, spawn, start_server};
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
 
 /// Sends `message` and reads the reply until the server closes the connection.
-fn send_and_read_to_close(
-    address: std::net::SocketAddr,
-    message: &str,
-) -> String {
+fn send_and_read_to_close(address: SocketAddr, message: &str) -> String {
     let mut client = connect(address);
     client.write_all(message.as_bytes()).expect("send");
     let mut reply = Vec::new();
@@ -68,4 +74,128 @@ fn a_client_that_sends_nothing_still_counts_as_served() {
     assert_eq!(reply, "ack: second");
     let (status, _, _) = server.wait();
     assert!(status.success());
+}
+
+#[test]
+fn a_client_that_shuts_down_its_sending_side_still_gets_its_answer() {
+    // What `nc -N` does at the end of its input: a FIN for our direction only.
+    let mut server = start_server("01_bind_listen_accept", &[]);
+    let mut client = connect(server.address());
+    client.write_all(b"hi\n").expect("send");
+    client.shutdown(Shutdown::Write).expect("shutdown(Write)");
+    let mut reply = Vec::new();
+    client
+        .read_to_end(&mut reply)
+        .expect("the answer, then a FIN");
+    assert_eq!(reply, b"ack: hi\n");
+
+    // With nothing sent first, the server's read returns 0 at once.
+    let client = connect(server.address());
+    client.shutdown(Shutdown::Write).expect("shutdown(Write)");
+    server.expect("closed without sending anything");
+    let (status, _, _) = server.wait();
+    assert!(status.success());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_lesson_binds_again_at_once_where_a_bind_without_so_reuseaddr_fails() {
+    let mut server = start_server("01_bind_listen_accept", &[]);
+    let address = server.address();
+    for message in ["first", "second"] {
+        send_and_read_to_close(address, message);
+    }
+    server.expect("served 2 clients");
+    let (status, _, _) = server.wait();
+    assert!(status.success());
+
+    // The server closed both connections first, so they wait out TIME_WAIT on its port.
+    let plain = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let error = plain
+        .bind(&SockAddr::from(address))
+        .expect_err("the port has connections in TIME_WAIT");
+    assert_eq!(error.kind(), ErrorKind::AddrInUse, "{error}");
+    drop(plain);
+
+    let port = address.port().to_string();
+    let mut again = spawn("01_bind_listen_accept", &["--port", &port]);
+    again.expect(&format!("listening on {address}"));
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn listen_backlog_is_what_ss_shows() {
+    let server = start_server("01_bind_listen_accept", &[]);
+    let filter = format!("sport = :{}", server.port());
+    let Ok(output) = std::process::Command::new("ss")
+        .args(["-tlnH", &filter])
+        .output()
+    else {
+        eprintln!("no `ss` on this machine: nothing to compare with");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    // State, Recv-Q (connections waiting for accept), Send-Q (the backlog).
+    let columns: Vec<&str> = shown.split_whitespace().collect();
+    assert_eq!(columns.get(..3), Some(&["LISTEN", "0", "5"][..]), "{shown}");
+}
+
+/// A socket bound to a free loopback port, as lesson 01 makes it, not yet listening.
+#[cfg(target_os = "linux")]
+fn bound_socket() -> (Socket, SocketAddr) {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    socket.bind(&SockAddr::from(loopback)).expect("bind");
+    let address = socket.local_addr().expect("address").as_socket();
+    (socket, address.expect("an IP address"))
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_bound_socket_that_does_not_listen_refuses_connections() {
+    let (socket, address) = bound_socket();
+    let error = TcpStream::connect(address).expect_err("refused");
+    assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
+    let error = socket.accept().expect_err("accept without listen");
+    assert_eq!(error.raw_os_error(), Some(libc::EINVAL), "{error}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn reading_from_the_listening_socket_fails_with_enotconn() {
+    let (socket, _) = bound_socket();
+    socket.listen(5).expect("listen");
+    let mut buffer = [0u8; 16];
+    let error = (&socket)
+        .read(&mut buffer)
+        .expect_err("a listener has no data");
+    assert_eq!(error.raw_os_error(), Some(libc::ENOTCONN), "{error}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_full_backlog_holds_backlog_plus_one_then_ignores_handshakes() {
+    let (socket, address) = bound_socket();
+    socket.listen(2).expect("listen");
+    // Nobody accepts: the OS completes the handshakes and queues the connections.
+    let queued: Vec<TcpStream> = (0..3).map(|_| connect(address)).collect();
+    let error =
+        TcpStream::connect_timeout(&address, Duration::from_millis(300))
+            .expect_err("the queue is full");
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "not refused: {error}");
+    drop(queued);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_closed_listener_resets_the_connections_still_in_its_queue() {
+    let (socket, address) = bound_socket();
+    socket.listen(5).expect("listen");
+    let mut waiting = connect(address);
+    waiting.write_all(b"my turn?").expect("send");
+    drop(socket);
+    let mut buffer = [0u8; 16];
+    let error = waiting.read(&mut buffer).expect_err("a reset");
+    assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
 }
