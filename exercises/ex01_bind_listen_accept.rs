@@ -79,7 +79,7 @@ fn converse(mut connection: Socket) -> io::Result<()> {
     style::event(format!("accepted: peer {peer}"));
 
     // recv(): up to BUFFER_SIZE bytes, as soon as some have arrived. Zero
-    // bytes means the client closed without sending anything.
+    // bytes is the client's FIN: it has finished sending, and sent nothing.
     let mut buffer = [0u8; BUFFER_SIZE];
     let count = connection.read(&mut buffer)?;
     if count == 0 {
@@ -92,10 +92,13 @@ fn converse(mut connection: Socket) -> io::Result<()> {
     // TODO 2 (the chapter's section "Talk, then close"): answer the client.
     // Send back an acknowledgement that contains "ack" and the bytes it sent
     // (the lesson sends `ack: ` and then the data). Send all of it: one send()
-    // may take only part, and write_all() loops until everything is out. It
-    // comes from the Write trait, so add `Write` to the `use std::io` line.
+    // returns how many bytes it took, and a signal, a send timeout or
+    // non-blocking mode can make that fewer than you gave; write_all() loops
+    // until all are taken. It comes from the Write trait, so add `Write` to
+    // the `use std::io` line.
 
-    // close(): dropping the socket closes it; the client's next read gets 0.
+    // close(): dropping the socket closes it. The OS sends a FIN, and the
+    // client reads 0 bytes once it has read your reply.
     drop(connection);
     style::event(format!("closed: {peer}"));
     Ok(())

@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 /// How many connections the OS may hold, handshake done, before `accept` takes
-/// them (Python's `listen(5)`); a client beyond that waits or is refused.
+/// them: the `listen(5)` of the tutorials' first servers. It is not a limit on
+/// clients, only on how many may wait.
 const BACKLOG: i32 = 5;
 /// The most bytes one `recv` takes off the socket: the tutorial's `recv(1024)`.
 const BUFFER_SIZE: usize = 1024;
@@ -29,7 +30,7 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
     // ANCHOR: socket
     // socket(): a new endpoint with no address yet. The domain (IPv4 or IPv6)
-    // follows the address; a STREAM socket over TCP is what Python's
+    // must match the address we bind; STREAM over TCP is what Python's
     // socket() makes when called with no arguments.
     let listener = Socket::new(
         Domain::for_address(address),
@@ -37,32 +38,30 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         Some(Protocol::TCP),
     )?;
 
-    // SO_REUSEADDR: when a server stops, its closed connections linger in
-    // TIME_WAIT for a minute or so, and without this option bind would fail
-    // with "address already in use" until they are gone. On Windows the
-    // option means something else (another program could bind the same
-    // port), so there we leave it off, as Rust's std does.
+    // SO_REUSEADDR: the connections this server closes first linger in
+    // TIME_WAIT after it stops (a minute on Linux), and without this option
+    // bind would fail with "address already in use" until they are gone.
+    // On Windows the option means something else (another program could bind
+    // the same port), so there we leave it off, as Rust's std does.
     if cfg!(not(windows)) {
         listener.set_reuse_address(true)?;
     }
     // ANCHOR_END: socket
 
     // ANCHOR: bind
-    // bind(): claim the address and port. Port 0 asks the OS for any free port.
+    // bind(): claim the address. Port 0 asks the OS for any free port.
     listener.bind(&SockAddr::from(address))?;
-    // listen(): from now on the OS completes handshakes for us, and queues
-    // each new connection until we accept it.
+    // listen(): until now, a client would be refused. From now on the OS
+    // completes handshakes by itself and queues each new connection for us.
     listener.listen(BACKLOG)?;
-    // getsockname(): the address we really got. When we asked for port 0,
-    // it holds the port the OS picked.
+    // getsockname(): only the OS knows which port it picked for port 0.
     ready::listening(socket_addr(listener.local_addr()?)?);
     // ANCHOR_END: bind
 
     // ANCHOR: accept
     for _ in 0..CLIENTS {
-        // accept(): wait for a queued connection and get a *new* socket for it.
-        // The listening socket only ever accepts; all the talking goes
-        // through the new one.
+        // accept(): wait for a queued connection and get a *new* socket for
+        // it. The listening socket never carries data; the new one does.
         let (connection, peer) = listener.accept()?;
         let peer = socket_addr(peer)?;
         // One client's failure ends its turn, not the server.
@@ -79,15 +78,15 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 
 // ANCHOR: converse
 fn converse(mut connection: Socket) -> io::Result<()> {
-    // getsockname() and getpeername() on the connection: our end and theirs.
-    // Our end has the listener's port; theirs, which accept() returned too,
-    // has a port that the client's OS picked.
+    // getsockname() and getpeername(): our end has the listener's port, and
+    // the client's end a port its OS picked. The pair tells connections apart.
     let local = socket_addr(connection.local_addr()?)?;
     let peer = socket_addr(connection.peer_addr()?)?;
     style::event(format!("accepted: local {local}, peer {peer}"));
 
-    // recv(): wait until some bytes arrive, then take at most BUFFER_SIZE.
-    // Zero bytes means the client closed without sending anything.
+    // recv(): whatever has arrived, at most BUFFER_SIZE bytes, not one
+    // "message". Zero bytes is the client's FIN: it has finished sending,
+    // and sent nothing.
     let mut buffer = [0u8; BUFFER_SIZE];
     let count = connection.read(&mut buffer)?;
     if count == 0 {
@@ -97,13 +96,15 @@ fn converse(mut connection: Socket) -> io::Result<()> {
     let data = &buffer[..count];
     style::received(peer, data);
 
-    // send() may send only part of what it is given and returns how much it
-    // took; write_all() calls it until everything is out (Python's sendall).
+    // write_all(), not write(): one send() returns how many bytes it took,
+    // and a signal, a send timeout or non-blocking mode can make that fewer
+    // than we gave. write_all() loops until all are taken (Python's sendall).
     let reply = [b"ack: ", data].concat();
     connection.write_all(&reply)?;
     style::sent(peer, &reply);
 
-    // close(): dropping the socket closes it; the client then reads 0 bytes.
+    // close(): dropping the socket closes it. The OS sends a FIN, and the
+    // client reads 0 bytes once it has read our reply.
     drop(connection);
     style::event(format!("closed: {peer}"));
     Ok(())
