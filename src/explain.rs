@@ -141,6 +141,16 @@ pub fn explain(
             "cannot bind {address}: {os}. That host is not an address of this machine: try \
              --host 127.0.0.1, or --host 0.0.0.0 for every interface"
         ),
+        (Role::Server, ErrorKind::PermissionDenied) if cfg!(windows) => {
+            // Windows lets anyone bind a low port; it refuses a port that the system reserved
+            // (Hyper-V and WSL reserve ranges) or that a program holds for exclusive use.
+            format!(
+                "cannot bind {address}: {os}. Windows keeps this port for itself or for \
+                 another program (`netsh interface ipv4 show excludedportrange \
+                 protocol=tcp` lists the reserved ranges): pass --port 0 to let the OS \
+                 pick a free port"
+            )
+        }
         (Role::Server, ErrorKind::PermissionDenied) => format!(
             "cannot bind {address}: {os}. Ports below 1024 need administrator rights: pick a \
              port above 1023, or --port 0"
@@ -152,17 +162,54 @@ pub fn explain(
                 }
                 None => "start the server first".to_string(),
             };
+            // Windows also refuses when the server's queue of waiting connections is
+            // full (its listen() documentation says so), where Linux stays silent.
+            let busy = if cfg!(windows) {
+                ", or the server is busy and its queue of waiting connections is full"
+            } else {
+                ""
+            };
             format!(
-                "cannot connect to {address}: {os}. Nothing is listening there: {start}"
+                "cannot connect to {address}: {os}. Nothing is listening there{busy}: \
+                 {start}"
             )
         }
         (Role::Client | Role::Tool, ErrorKind::TimedOut) => {
-            format!(
-                "no answer from {address}: {os}. Is the host right, and reachable?"
-            )
+            format!("no answer from {address}: {os}. {}", silent_causes())
         }
+        (
+            Role::Client | Role::Tool,
+            ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable,
+        ) => format!(
+            "cannot reach {address}: {os}. No route leads to that host from this \
+             machine: check --host, and that this machine is on a network that reaches it"
+        ),
         _ => os,
     }
+}
+
+/// Why a connect can time out, and how to tell which. Linux (and, we read, macOS) drops the
+/// handshake of a client that finds the server's queue of connections waiting for `accept`
+/// full, so the client resends until its patience ends (about two minutes for a plain
+/// `connect` on Linux) exactly as it does when no machine answers at all. Windows refuses
+/// such a client instead (see the refused message), so there only silence is left.
+fn silent_causes() -> String {
+    let silent = "no machine answers at that address (a wrong --host, a machine that is \
+                  down, a firewall that drops the connection)";
+    if cfg!(windows) {
+        return format!("Probably {silent}");
+    }
+    let look = if cfg!(target_os = "linux") {
+        "`ss -tlnp` on the server's machine shows its listening socket with a Recv-Q, \
+         the connections waiting, above its Send-Q, the queue's size"
+    } else {
+        "`netstat -Lan` on the server's machine shows its listening socket's queue as \
+         qlen/incqlen/maxqlen, the first count at or above the last"
+    };
+    format!(
+        "Either the server is busy: its queue of connections waiting to be accepted is \
+         full, and its OS ignores new ones until there is room ({look}); or {silent}"
+    )
 }
 
 #[cfg(test)]
@@ -238,6 +285,113 @@ mod tests {
         assert!(line.contains("os error 98, EADDRINUSE"), "{line}");
         assert!(line.contains("--port 0"), "{line}");
         assert_eq!(line.matches("Address already in use").count(), 1, "{line}");
+    }
+
+    /// What `TcpStream::connect_timeout` returns when its time is up: `TimedOut`, with no OS
+    /// error number (std gives up by itself; the OS would have gone on trying).
+    fn connect_deadline() -> io::Error {
+        io::Error::new(ErrorKind::TimedOut, "connection timed out")
+    }
+
+    #[test]
+    fn a_connect_that_times_out_names_both_causes_and_how_to_tell() {
+        let line =
+            explain(&connect_deadline(), client(), Some("10.0.0.9:9999"));
+        assert!(
+            line.starts_with(
+                "no answer from 10.0.0.9:9999: connection timed out. "
+            ),
+            "{line}"
+        );
+        assert!(
+            line.contains("no machine answers at that address"),
+            "{line}"
+        );
+        if cfg!(target_os = "linux") {
+            assert!(line.contains("queue of connections waiting"), "{line}");
+            assert!(line.contains("`ss -tlnp`"), "{line}");
+            assert!(line.contains("Recv-Q"), "{line}");
+            assert!(!line.contains('\n'), "one line: {line}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connect_the_os_gave_up_on_is_explained_the_same_way() {
+        // A plain connect() that Linux gave up on after its SYN retries: ETIMEDOUT, 110.
+        let error = io::Error::from_raw_os_error(110);
+        let line = explain(&error, client(), Some("127.0.0.1:9999"));
+        assert!(line.contains("os error 110, ETIMEDOUT"), "{line}");
+        assert!(line.contains("queue of connections waiting"), "{line}");
+        assert!(line.contains("`ss -tlnp`"), "{line}");
+    }
+
+    /// The cause itself: a server whose queue of waiting connections is full. With a
+    /// backlog of 0, Linux queues one connection; the next client's handshake is ignored,
+    /// so its connect_timeout runs out (a refusal would fail at once, as ConnectionRefused).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connect_to_a_server_whose_queue_is_full_times_out() {
+        use socket2::{Domain, Socket, Type};
+        use std::net::{SocketAddr, TcpStream};
+        use std::time::Duration;
+
+        let listener =
+            Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let address: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        listener.bind(&address.into()).expect("bind");
+        listener.listen(0).expect("listen");
+        let address = listener
+            .local_addr()
+            .expect("local address")
+            .as_socket()
+            .expect("an IP address");
+        let patience = Duration::from_millis(300);
+        let _queued =
+            TcpStream::connect_timeout(&address, Duration::from_secs(2))
+                .expect("the first connection fits in the queue");
+        let error = TcpStream::connect_timeout(&address, patience)
+            .expect_err("the queue is full: the handshake is ignored");
+        assert_eq!(error.kind(), ErrorKind::TimedOut, "{error}");
+        let line = explain(&error, client(), Some(address));
+        assert!(line.contains("queue of connections waiting"), "{line}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_unreachable_host_is_named_as_unreachable() {
+        // EHOSTUNREACH, 113: the host did not answer on its own network, or a router says so.
+        let error = io::Error::from_raw_os_error(113);
+        let line = explain(&error, client(), Some("192.168.1.250:9999"));
+        assert!(
+            line.starts_with("cannot reach 192.168.1.250:9999: "),
+            "{line}"
+        );
+        assert!(line.contains("os error 113, EHOSTUNREACH"), "{line}");
+        assert!(line.contains("--host"), "{line}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_port_that_needs_rights_says_which_ports_do() {
+        let error = io::Error::from_raw_os_error(13);
+        let server = index::find("03_ctime_server").expect("in the index");
+        let line = explain(&error, server, Some("127.0.0.1:80"));
+        assert_eq!(
+            line,
+            "cannot bind 127.0.0.1:80: Permission denied (os error 13, EACCES). Ports \
+             below 1024 need administrator rights: pick a port above 1023, or --port 0"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_connection_on_linux_says_nothing_listens() {
+        // Linux refuses only when nothing listens; a full queue is the timeout above.
+        let error = io::Error::from_raw_os_error(111);
+        let line = explain(&error, client(), Some("127.0.0.1:9"));
+        assert!(line.contains("Nothing is listening there: start"), "{line}");
+        assert!(!line.contains("queue"), "{line}");
     }
 
     #[test]
