@@ -87,7 +87,7 @@ fn a_client_that_shuts_down_its_sending_side_still_gets_its_answer() {
     client
         .read_to_end(&mut reply)
         .expect("the answer, then a FIN");
-    assert_eq!(reply, b"ack: hi\n");
+    assert_eq!(String::from_utf8_lossy(&reply), "ack: hi\n");
 
     // With nothing sent first, the server's read returns 0 at once.
     let client = connect(server.address());
@@ -122,22 +122,51 @@ fn the_lesson_binds_again_at_once_where_a_bind_without_so_reuseaddr_fails() {
     again.expect(&format!("listening on {address}"));
 }
 
-#[test]
+/// What `ss` shows for the socket listening on `port`: its state, `Recv-Q` (connections
+/// waiting for `accept`) and `Send-Q` (the backlog); `None` on a machine without `ss`.
 #[cfg(target_os = "linux")]
-fn listen_backlog_is_what_ss_shows() {
-    let server = start_server("01_bind_listen_accept", &[]);
-    let filter = format!("sport = :{}", server.port());
+fn listening_as_ss_shows_it(port: u16) -> Option<Vec<String>> {
+    let filter = format!("sport = :{port}");
     let Ok(output) = std::process::Command::new("ss")
         .args(["-tlnH", &filter])
         .output()
     else {
         eprintln!("no `ss` on this machine: nothing to compare with");
-        return;
+        return None;
     };
     let shown = String::from_utf8_lossy(&output.stdout).into_owned();
-    // State, Recv-Q (connections waiting for accept), Send-Q (the backlog).
-    let columns: Vec<&str> = shown.split_whitespace().collect();
-    assert_eq!(columns.get(..3), Some(&["LISTEN", "0", "5"][..]), "{shown}");
+    Some(shown.split_whitespace().take(3).map(String::from).collect())
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn listen_backlog_is_what_ss_shows() {
+    let server = start_server("01_bind_listen_accept", &[]);
+    if let Some(shown) = listening_as_ss_shows_it(server.address().port()) {
+        assert_eq!(shown, ["LISTEN", "0", "5"]);
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn tcp_listener_bind_listens_with_a_backlog_of_128() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    if let Some(shown) = listening_as_ss_shows_it(port) {
+        assert_eq!(shown, ["LISTEN", "0", "128"]);
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn binding_an_address_this_machine_does_not_have_fails() {
+    // 192.0.2.1 is set aside for documentation: no machine should have it.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let elsewhere: SocketAddr = "192.0.2.1:9999".parse().expect("an address");
+    let error = socket
+        .bind(&SockAddr::from(elsewhere))
+        .expect_err("not ours");
+    assert_eq!(error.kind(), ErrorKind::AddrNotAvailable, "{error}");
 }
 
 /// A socket bound to a free loopback port, as lesson 01 makes it, not yet listening.
