@@ -19,13 +19,26 @@
 //! Then try it by hand: `cargo run --bin 02_talk_server` in one terminal and
 //! `cargo run --bin ex02_talk_client` in another.
 
-use socket_lessons::{cli, explain, style};
-use std::io::{self, Read};
-use std::net::TcpStream;
+use socket_lessons::{cli, style};
+use std::io::{self, ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// The most bytes one `read` takes off the socket; the tutorial's `recv(1024)`.
 const BUFFER_SIZE: usize = 1024;
+
+/// The server's address, and when its silence is worth a word.
+#[derive(clap::Args)]
+struct Args {
+    #[command(flatten)]
+    endpoint: cli::Endpoint,
+    /// Seconds of silence before the server's first line after which the
+    /// client says what the silence may mean (it goes on waiting).
+    #[arg(long, value_name = "SECONDS", default_value = "10")]
+    #[arg(value_parser = seconds, allow_negative_numbers = true)]
+    patience: Duration,
+}
 
 fn main() -> ExitCode {
     // An exercise runs with its lesson's arguments and --help, so it names the
@@ -33,28 +46,49 @@ fn main() -> ExitCode {
     cli::run("02_talk_client", talk)
 }
 
-fn talk(args: cli::Endpoint) -> io::Result<()> {
-    // connect(): an Err here (nothing listens, say) goes up to main, which
-    // prints the address and the OS error number, as connect_ex would return.
-    let mut stream = TcpStream::connect(args.socket_addr()?)?;
+fn talk(args: Args) -> io::Result<()> {
+    // A host name may stand for several addresses (`localhost` is often ::1
+    // and 127.0.0.1): connect is handed them all and tries each in turn, as
+    // Python's create_connection does.
+    let addresses = args.endpoint.socket_addrs()?;
+    // Python has two connects: connect() raises an exception, connect_ex()
+    // returns the OS error number (0 for success). Rust's connect returns a
+    // Result, which is both: the Err carries the number (error.raw_os_error()),
+    // and `?` hands it to main, which prints the address, the number and its
+    // name (111, ECONNREFUSED on Linux) and exits with status 1.
+    let mut stream = TcpStream::connect(&addresses[..])?;
     let server = stream.peer_addr()?;
     style::event(format!("connected to {server}; the server speaks first"));
 
+    // A person at the server may take minutes to type, so we never give up
+    // on them. But a first line that does not come may also mean a server
+    // busy with someone else, or not a talk server at all: after a while we
+    // say so, once, and wait on.
+    stream.set_read_timeout(Some(args.patience))?;
     let mut buffer = [0u8; BUFFER_SIZE];
     loop {
-        // Their turn: the server speaks first. A read of 0 bytes, or a reset,
-        // means the server closed the connection.
+        // Their turn: the server speaks first.
         let count = match stream.read(&mut buffer) {
-            Err(error) if explain::is_disconnect(&error) => 0,
-            result => result?,
+            Ok(count) => count,
+            Err(error) if server_is_gone(&error) => 0,
+            Err(error) if is_timeout(&error) => {
+                style::notice(silence(server, args.patience));
+                stream.set_read_timeout(None)?;
+                continue;
+            }
+            Err(error) => return Err(error),
         };
+        // 0 bytes: the server's FIN has arrived. It sends nothing more.
         if count == 0 {
             style::notice("the server closed the connection");
             break;
         }
-        let text = String::from_utf8_lossy(&buffer[..count]);
-        style::reply(format!("{server}: {}", text.trim_end()));
-        if text.trim() == "quit" {
+        // It has spoken: from now on, wait as long as its person takes.
+        stream.set_read_timeout(None)?;
+        // Escaped: the server's control bytes must not drive our terminal.
+        let chunk = &buffer[..count];
+        style::reply(format!("{server}: {}", style::shown(chunk)));
+        if String::from_utf8_lossy(chunk).trim() == "quit" {
             break;
         }
 
@@ -69,4 +103,43 @@ fn talk(args: cli::Endpoint) -> io::Result<()> {
         todo!("read a typed line, send it with its newline, stop after quit")
     }
     Ok(())
+}
+/// The errors that mean the server has gone: the same news as a read of 0
+/// bytes, when its OS answered with a reset (RST) and no FIN came first.
+fn server_is_gone(error: &io::Error) -> bool {
+    match error.kind() {
+        // The server closed (or was killed) with our answer still unread,
+        // so its OS reset the connection. (Windows also says
+        // ConnectionAborted.)
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => true,
+        _ => false,
+    }
+}
+
+/// True for the error a read gets when its timeout runs out: WouldBlock
+/// (EAGAIN) on Unix, TimedOut on Windows.
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// What a silent server may mean.
+fn silence(server: SocketAddr, patience: Duration) -> String {
+    format!(
+        "nothing from {server} for {patience:?}. Its person may still be \
+         typing; or the server is busy with another client (02_talk_server \
+         takes one), or it is not a talk server. See what listens on the \
+         port: `ss -tlnp` on Linux, `lsof -iTCP -sTCP:LISTEN` on macOS, \
+         `netstat -ano` on Windows. Still waiting; Ctrl-C to leave"
+    )
+}
+
+/// Reads `--patience`: a number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.001..=86_400.0).contains(&seconds) {
+        return Err("expected from 0.001 to 86400 seconds".to_string());
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }

@@ -5,8 +5,8 @@
 //! it and types an answer, and so on, until either side types `quit` or closes.
 //! Start this first, then `02_talk_client`.
 
-use socket_lessons::{cli, console, explain, ready, style};
-use std::io::{self, Read, Write};
+use socket_lessons::{cli, console, ready, style};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
@@ -21,7 +21,9 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR: accept
     let listener = TcpListener::bind(args.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
-    // One client only: this server calls accept() once, with no loop.
+    // One client only: this server calls accept() once, with no loop. The OS
+    // still completes a second client's handshake and queues it; that one is
+    // reset when we exit.
     let (mut stream, peer) = listener.accept()?;
     style::event(format!(
         "{peer} connected; you speak first (type quit to end)"
@@ -33,30 +35,46 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // Our turn. The end of our input ends the conversation as `quit` does.
     while let Some(line) = console::read_line(">> ")? {
         // The newline goes along, so that the other side (or nc) shows each
-        // turn on a line of its own.
+        // turn on a line of its own. write_all, not write: write may take
+        // only part of the bytes, which a blocking socket on Linux does only
+        // when a signal or a send timeout interrupts it; write_all loops.
         stream.write_all(format!("{line}\n").as_bytes())?;
         if line.trim() == "quit" {
             break;
         }
 
-        // Their turn: wait for whatever they send. A read of 0 bytes, or a
-        // reset, means they closed the connection.
+        // Their turn: wait for whatever they send.
         let count = match stream.read(&mut buffer) {
-            Err(error) if explain::is_disconnect(&error) => 0,
-            result => result?,
+            Ok(count) => count,
+            Err(error) if client_is_gone(&error) => 0,
+            Err(error) => return Err(error),
         };
+        // 0 bytes: the client's FIN has arrived. It sends nothing more.
         if count == 0 {
             style::notice(format!("{peer} closed the connection"));
             break;
         }
-        let text = String::from_utf8_lossy(&buffer[..count]);
-        style::reply(format!("{peer}: {}", text.trim_end()));
-        if text.trim() == "quit" {
+        // Escaped, as in every lesson: a peer's control bytes must not
+        // drive our terminal, and the newline shows where a line ended.
+        let chunk = &buffer[..count];
+        style::reply(format!("{peer}: {}", style::shown(chunk)));
+        if String::from_utf8_lossy(chunk).trim() == "quit" {
             break;
         }
     }
     // ANCHOR_END: turns
     style::event(format!("conversation with {peer} over"));
-    // Dropping the stream and the listener closes both sockets.
+    // Returning drops the stream and the listener, which closes both.
     Ok(())
+}
+
+/// The errors that mean the client has gone: the same news as a read of 0
+/// bytes, when its OS answered with a reset (RST) and no FIN came first.
+fn client_is_gone(error: &io::Error) -> bool {
+    match error.kind() {
+        // The client closed (or was killed) with our line still unread, so
+        // its OS reset the connection. (Windows also says ConnectionAborted.)
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => true,
+        _ => false,
+    }
 }
