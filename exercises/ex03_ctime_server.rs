@@ -55,16 +55,18 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // than one chunk, and read() returns a chunk, not a message. Answer every
     // chunk until the client leaves: put a loop around the read and the reply,
     // and return Ok(()) when read() returns 0 bytes, which means the client
-    // has closed its side and no more will ever come.
+    // has finished sending: its FIN has arrived.
     let count = stream.read(&mut buffer)?;
     let chunk = &buffer[..count];
     style::received(peer, chunk);
 
-    // TODO 2 (same section): the reply is the time as C's ctime() prints it,
-    // immediately followed by the chunk. ctime::now() gives the time as a
-    // String (add `ctime` to the `use socket_lessons` line).
+    // TODO 2 (same section): the reply is the 24-byte time stamp of Python's
+    // time.ctime() (C's ctime() without its newline), immediately followed by
+    // the chunk. ctime::now() gives the stamp as a String (add `ctime` to the
+    // `use socket_lessons` line).
     let reply = chunk.to_vec();
-    // write_all(), not write(): write() may send only part of the reply.
+    // write_all(), not write(): write() may take only part of the reply (when
+    // a signal or a send timeout interrupts it), and write_all() loops.
     stream.write_all(&reply)?;
     style::sent(peer, &reply);
     Ok(())

@@ -2,7 +2,7 @@
 //!
 //! The classic first server, in two loops: the outer loop accepts one client
 //! at a time, the inner loop answers every chunk that client sends with the
-//! time (as C's `ctime()` prints it) followed by the chunk itself. When the
+//! time (as Python's `time.ctime()` gives it) followed by the chunk. When the
 //! client leaves, the server goes back to accepting. Run `03_ctime_client`
 //! beside it, or `nc 127.0.0.1 9999`.
 
@@ -28,6 +28,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR_END: listen
 
     // ANCHOR: accept
+    // This loop never ends: Ctrl-C stops the server, and the OS closes its
+    // sockets then (the tutorial's final close() never runs either).
     loop {
         // accept() blocks until a client has finished the TCP handshake, then
         // returns a new socket for that one client. The listening socket
@@ -35,6 +37,8 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
         // A client's failure (a reset, say) ends that conversation only.
+        // While we are in converse, nobody calls accept(): the next client
+        // waits in the OS's queue until this one leaves.
         match converse(stream, peer) {
             Ok(()) => style::event(format!("closed: {peer}")),
             Err(error) => style::notice(format!("lost {peer}: {error}")),
@@ -51,7 +55,8 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
         // message. One line the client sent may come in pieces, and two lines
         // may come together.
         let count = stream.read(&mut buffer)?;
-        // Zero bytes: the client has closed its side, and no more will come.
+        // Zero bytes: the client's FIN has arrived, so it will send nothing
+        // more. Returning drops `stream`, which closes our side too.
         if count == 0 {
             return Ok(());
         }
@@ -60,12 +65,13 @@ fn converse(mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
 
         let mut reply = ctime::now().into_bytes();
         reply.extend_from_slice(chunk);
-        // write() may send only part of the reply; write_all() loops until
-        // all of it is out. It is Python's sendall, where the tutorial's
-        // send() could silently drop the tail.
+        // write_all, Python's sendall: write (send) may take only part of
+        // the reply and say so in its count. A blocking socket on Linux does
+        // that only when a signal or a send timeout interrupts it, but
+        // write_all loops over write until every byte is out, whatever the
+        // reason.
         stream.write_all(&reply)?;
         style::sent(peer, &reply);
     }
-    // The stream is dropped here, which closes this client's socket.
 }
 // ANCHOR_END: converse

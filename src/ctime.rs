@@ -1,4 +1,4 @@
-//! The time as C's `ctime()` prints it, which is what Python's `time.ctime()` returns.
+//! The time as Python's `time.ctime()` returns it: C's `ctime()` without its newline.
 //!
 //! The ctime protocol of lessons 03 and 05 prefixes every reply with this stamp, so a client
 //! written from the Python tutorial sees exactly the bytes it expects.

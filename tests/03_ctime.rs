@@ -10,7 +10,8 @@ use common::{
 };
 use predicates::prelude::*;
 use socket_lessons::ctime;
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 #[test]
@@ -101,4 +102,75 @@ fn the_client_says_when_the_server_closes() {
         .success()
         .stdout(predicate::str::contains("the server closed the connection"));
     hang_up.join().expect("the listener thread ends");
+}
+
+#[test]
+fn the_client_gives_up_on_a_server_that_does_not_answer() {
+    // The wrong lesson's server: it waits for a 10-byte record first, so it
+    // answers the 5 bytes of "hello" with nothing at all.
+    let server = start_server("04_makefile_server", &[]);
+    common::command("03_ctime_client")
+        .args(["--port", &server.port(), "--timeout", "0.3"])
+        .write_stdin("hello\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no reply from 127.0.0.1"))
+        .stderr(predicate::str::contains("within 300ms"))
+        .stderr(predicate::str::contains("ss -tlnp"))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_queue_makes_the_client_give_up_with_a_busy_message() {
+    let server = start_server("03_ctime_server", &[]);
+    // One client keeps the server busy in its conversation...
+    let mut busy = connect(server.address());
+    busy.write_all(b"one").expect("send");
+    read_exactly(&mut busy, ctime::LEN + 3);
+    // ...and idle connections fill the queue of those waiting for accept()
+    // (129 on Linux, for std's backlog of 128). The OS then drops new SYNs,
+    // so a connect meets only silence.
+    let mut queued = Vec::new();
+    let full = loop {
+        assert!(queued.len() < 1000, "the queue never filled");
+        match TcpStream::connect_timeout(
+            &server.address(),
+            Duration::from_millis(100),
+        ) {
+            Ok(stream) => queued.push(stream),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(full.kind(), ErrorKind::TimedOut, "{full}");
+
+    common::command("03_ctime_client")
+        .args(["--port", &server.port(), "--timeout", "0.3"])
+        .write_stdin("hello\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no answer from 127.0.0.1"))
+        .stderr(predicate::str::contains("probably busy"))
+        .stderr(predicate::str::contains("queue"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn bytes_received_before_a_reset_can_still_be_read() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut peer = connect(listener.local_addr().expect("address"));
+    let (mut ours, _) = listener.accept().expect("accept");
+    peer.write_all(b"476 bytes, say").expect("send");
+    ours.write_all(b"a reply the peer never reads")
+        .expect("send");
+    peer.peek(&mut [0u8; 1]).expect("the reply arrives");
+    ours.peek(&mut [0u8; 1]).expect("the bytes arrive");
+    drop(peer); // closed with the reply unread: a reset
+    // On Linux, what had arrived before the reset is still ours to read;
+    // the reset is reported by the read after it.
+    let mut buffer = [0u8; 64];
+    let count = ours.read(&mut buffer).expect("the bytes that arrived");
+    assert_eq!(&buffer[..count], b"476 bytes, say");
+    let error = ours.read(&mut buffer).expect_err("then the reset");
+    assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
 }
