@@ -19,7 +19,7 @@
 //! and `cargo run --bin 04_makefile_client` in another.
 
 use socket_lessons::{cli, ready, style};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
@@ -30,26 +30,46 @@ const RECORD_SIZE: usize = 10;
 /// What every answer starts with, before the bytes being returned.
 const PREFIX: &[u8] = b"return your msg: ";
 
+#[derive(clap::Args)]
+struct Args {
+    #[command(flatten)]
+    endpoint: cli::Endpoint,
+    /// The longest line a client may send, in bytes, newline included: a
+    /// longer one gets an error and the connection is closed.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_line: u64,
+}
+
 fn main() -> ExitCode {
     // An exercise runs with its lesson's arguments and --help, so it names the
     // lesson it is drawn from.
     cli::run("04_makefile_server", serve)
 }
 
-fn serve(args: cli::Endpoint) -> io::Result<()> {
-    let listener = TcpListener::bind(args.socket_addr()?)?;
+fn serve(args: Args) -> io::Result<()> {
+    let listener = TcpListener::bind(args.endpoint.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
     loop {
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
-        match converse(stream, peer) {
+        match converse(stream, peer, args.max_line) {
             Ok(()) => style::event(format!("closed: {peer}")),
+            Err(error) if error.kind() == ErrorKind::UnexpectedEof => {
+                style::notice(format!(
+                    "lost {peer}: it closed before sending \
+                     a whole {RECORD_SIZE}-byte record"
+                ));
+            }
             Err(error) => style::notice(format!("lost {peer}: {error}")),
         }
     }
 }
 
-fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+fn converse(
+    stream: TcpStream,
+    peer: SocketAddr,
+    max_line: u64,
+) -> io::Result<()> {
     // Two handles to the same connection, each with its own buffer: what the
     // reader has taken off the socket stays in the reader.
     let mut writer = BufWriter::new(stream.try_clone()?);
@@ -77,7 +97,10 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
     // including its "\n", however many pieces it came in. BufRead has the
     // method for that (add `BufRead` to the `use std::io` line). Use bytes,
     // not a String: the protocol returns any line byte for byte, even one that
-    // is not valid UTF-8.
+    // is not valid UTF-8. Bound it with take(max_line), and answer a longer
+    // line with an error, as the lesson does (the section "A line may never
+    // end"): the chunks below are bounded by their buffer, a line is not.
+    let _ = max_line;
     let mut chunk = [0u8; 1024];
     loop {
         // Zero bytes means the client has closed its side.

@@ -19,7 +19,9 @@
 //! `cargo run --bin 05_udp_client` in another.
 
 use socket_lessons::{cli, ctime, explain, ready, style};
+use socket2::{MaybeUninitSlice, SockRef};
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::UdpSocket;
 use std::process::ExitCode;
 
@@ -38,21 +40,34 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     let socket = UdpSocket::bind(args.socket_addr()?)?;
     ready::bound(socket.local_addr()?);
 
-    let mut buffer = [0u8; BUFFER_SIZE];
+    let mut buffer = [MaybeUninit::<u8>::uninit(); BUFFER_SIZE];
     loop {
-        // One datagram, and the address it came from: all we need to answer.
-        let (count, sender) = match socket.recv_from(&mut buffer) {
+        // One datagram, who sent it (all we need to answer), and its flags.
+        let received = SockRef::from(&socket)
+            .recv_from_vectored(&mut [MaybeUninitSlice::new(&mut buffer)]);
+        let (count, flags, sender) = match received {
             Ok(received) => received,
             Err(error) => {
                 style::notice(format!(
-                    "recv_from failed, waiting for the next datagram: {}",
+                    "receive failed, waiting for the next datagram: {}",
                     explain::os_error(&error)
                 ));
                 continue;
             }
         };
-        let data = &buffer[..count];
+        let Some(sender) = sender.as_socket() else {
+            continue;
+        };
+        // SAFETY: the OS wrote the first `count` bytes of the buffer.
+        let data = unsafe { &*(&buffer[..count] as *const _ as *const [u8]) };
         style::received(sender, data);
+        if flags.is_truncated() {
+            style::notice(format!(
+                "the datagram from {sender} was longer than the \
+                 {BUFFER_SIZE}-byte buffer: the OS kept the first \
+                 {BUFFER_SIZE} bytes and dropped the rest (MSG_TRUNC)"
+            ));
+        }
 
         // TODO (the chapter's section "Answer every datagram, whoever sent
         // it"): these are two send_to() calls, so the client gets two

@@ -4,12 +4,15 @@
 //! `makefile` does: it sends a record of exactly 10 bytes (`--record`), prints
 //! the answer, then sends each line you type and prints the answer to it.
 //! An empty line, the end of input (Ctrl-D; Ctrl-Z then Enter on Windows) or
-//! the server closing ends the session. Start `04_makefile_server` first.
+//! the server closing ends the session; an answer that does not come within
+//! `--timeout` seconds ends it with an error. Start `04_makefile_server`
+//! first.
 
-use socket_lessons::{cli, console, explain, style};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::net::TcpStream;
+use socket_lessons::{cli, console, style};
+use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// The size of the record the server reads first with `read_exact`.
 const RECORD_SIZE: usize = 10;
@@ -21,6 +24,10 @@ struct Args {
     /// The fixed-size record sent before any line: exactly 10 bytes.
     #[arg(long, default_value = "0123456789")]
     record: String,
+    /// Seconds to wait for the connection, and then for each answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -35,7 +42,7 @@ fn talk(args: Args) -> io::Result<()> {
     let record = args.record.as_bytes();
     if record.len() != RECORD_SIZE {
         return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
+            ErrorKind::InvalidInput,
             format!(
                 "--record must be exactly {RECORD_SIZE} bytes, \
                  and {:?} is {} bytes",
@@ -47,14 +54,16 @@ fn talk(args: Args) -> io::Result<()> {
     // ANCHOR_END: check
 
     // ANCHOR: connect
-    // Try each of the host's addresses in turn, as in lesson 02.
-    let addresses = args.endpoint.socket_addrs()?;
-    let stream = TcpStream::connect(&addresses[..])?;
+    let timeout = Duration::from_secs(args.timeout);
+    let stream = connect(&args.endpoint.socket_addrs()?, timeout)?;
+    let server = stream.peer_addr()?;
     style::event(format!(
-        "connected to {} from {}",
-        stream.peer_addr()?,
+        "connected to {server} from {}",
         stream.local_addr()?
     ));
+    // A read that waits longer than this fails instead of blocking forever.
+    // The option belongs to the socket, so both handles below have it.
+    stream.set_read_timeout(Some(timeout))?;
     // Two handles to one connection, one per direction, as in the server.
     // A BufWriter and not a LineWriter: a LineWriter sends by itself at every
     // newline, but the record has no newline, so we would still need flush()
@@ -64,62 +73,106 @@ fn talk(args: Args) -> io::Result<()> {
     let mut reader = BufReader::new(stream);
     // ANCHOR_END: connect
 
-    // ANCHOR: record
-    match ask(&mut writer, &mut reader, record)? {
-        Some(answer) => style::reply(answer),
-        None => return server_closed(),
-    }
-    // ANCHOR_END: record
-
-    // ANCHOR: lines
-    while let Some(line) = console::read_line(">> ")? {
+    // ANCHOR: talk
+    // The record first, then each line typed. The newline that read_line
+    // took off goes back on: it is the only boundary the server can see,
+    // since TCP keeps none.
+    let mut message = record.to_vec();
+    loop {
+        match ask(&mut writer, &mut reader, &message) {
+            Ok(answer) => style::reply(String::from_utf8_lossy(&answer)),
+            Err(error) if server_is_gone(&error) => {
+                style::notice("the server closed the connection");
+                return Ok(());
+            }
+            Err(error) if timed_out(&error) => {
+                return Err(no_answer(server, timeout));
+            }
+            Err(error) => return Err(error),
+        }
+        let Some(line) = console::read_line(">> ")? else {
+            return Ok(()); // the end of input
+        };
         if line.is_empty() {
-            break;
+            return Ok(());
         }
-        // The newline is the boundary the server looks for: TCP keeps none.
-        match ask(&mut writer, &mut reader, format!("{line}\n").as_bytes())? {
-            Some(answer) => style::reply(answer),
-            None => return server_closed(),
-        }
+        message = format!("{line}\n").into_bytes();
     }
-    // ANCHOR_END: lines
-    Ok(())
+    // ANCHOR_END: talk
 }
 
 // ANCHOR: ask
-/// Sends `message` and returns the server's one-line answer, or `None`
-/// if the server has gone.
+/// Sends `message` and returns the server's one-line answer, without its
+/// newline.
 fn ask(
     writer: &mut BufWriter<TcpStream>,
     reader: &mut BufReader<TcpStream>,
     message: &[u8],
-) -> io::Result<Option<String>> {
-    let mut answer = Vec::new();
+) -> io::Result<Vec<u8>> {
     // write_all() only fills the buffer; flush() is what hands the bytes to
     // the OS. Forget it and both sides wait: the server for our message, and
     // we for its answer.
-    let outcome = writer
-        .write_all(message)
-        .and_then(|()| writer.flush())
-        // One answer is one line, however many pieces TCP delivers it in.
-        // Bytes, not a String: a server that sends invalid UTF-8 gets it shown,
-        // not a failed read.
-        .and_then(|()| reader.read_until(b'\n', &mut answer));
-    match outcome {
-        // Zero bytes: the server closed its side before answering.
-        Ok(0) => Ok(None),
-        Ok(_) => {
-            let text = String::from_utf8_lossy(&answer);
-            Ok(Some(text.trim_end_matches('\n').to_string()))
-        }
-        // A vanished server can also show up as a reset on the write or read.
-        Err(error) if explain::is_disconnect(&error) => Ok(None),
-        Err(error) => Err(error),
+    writer.write_all(message)?;
+    writer.flush()?;
+    // One answer is one line, however many pieces TCP delivers it in.
+    // Bytes, not a String: a server that sends invalid UTF-8 gets it shown,
+    // not a failed read.
+    let mut answer = Vec::new();
+    if reader.read_until(b'\n', &mut answer)? == 0 {
+        // Zero bytes: the server has shut down its sending side.
+        return Err(ErrorKind::UnexpectedEof.into());
     }
+    if answer.ends_with(b"\n") {
+        answer.pop();
+    }
+    Ok(answer)
+}
+
+/// The errors that mean the server has gone: it closed before answering
+/// (ask's read of 0 bytes), or it reset the connection, which it does when it
+/// closes with bytes of ours still unread; a write after that fails with
+/// BrokenPipe (EPIPE) or ConnectionReset.
+fn server_is_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+    )
+}
+
+/// A read timeout: Linux and macOS call it WouldBlock, Windows TimedOut.
+fn timed_out(error: &io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 // ANCHOR_END: ask
 
-fn server_closed() -> io::Result<()> {
-    style::notice("the server closed the connection");
-    Ok(())
+// ANCHOR: connect_fn
+/// Tries each address of the host in turn, each for at most `timeout`, as
+/// `TcpStream::connect(&addresses[..])` does without a deadline.
+fn connect(
+    addresses: &[SocketAddr],
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::from(ErrorKind::AddrNotAvailable);
+    for address in addresses {
+        match TcpStream::connect_timeout(address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(last_error)
+}
+// ANCHOR_END: connect_fn
+
+/// What an answer that never comes most likely means, and how to look.
+fn no_answer(server: SocketAddr, timeout: Duration) -> io::Error {
+    io::Error::other(format!(
+        "no whole answer from {server} within {timeout:?}. Is it \
+         04_makefile_server? Most lessons use port 9999, and another \
+         lesson's server (03_ctime_server answers without a newline) leaves \
+         this client waiting. See what listens there: `ss -tlnp` (Linux), \
+         `lsof -iTCP -sTCP:LISTEN` (macOS), `netstat -ano` (Windows)"
+    ))
 }

@@ -4,11 +4,12 @@
 //! does the same with a `BufReader` on one handle of the socket and a
 //! `BufWriter` on another. Through them the server first reads a fixed-size
 //! record of exactly 10 bytes, then reads line after line, and answers each
-//! with `return your msg: ` and what it read. One client at a time, as in
-//! lesson 03. Run `04_makefile_client` beside it, or `nc 127.0.0.1 9999`.
+//! with `return your msg: ` and what it read. A line may be at most
+//! `--max-line` bytes long. One client at a time, as in lesson 03. Run
+//! `04_makefile_client` beside it, or `nc 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ready, style};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
@@ -18,61 +19,71 @@ const RECORD_SIZE: usize = 10;
 /// What every answer starts with, before the bytes being returned.
 const PREFIX: &[u8] = b"return your msg: ";
 
+#[derive(clap::Args)]
+struct Args {
+    #[command(flatten)]
+    endpoint: cli::Endpoint,
+    /// The longest line a client may send, in bytes, newline included: a
+    /// longer one gets an error and the connection is closed.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_line: u64,
+}
+
 fn main() -> ExitCode {
     cli::run(env!("CARGO_BIN_NAME"), serve)
 }
 
-fn serve(args: cli::Endpoint) -> io::Result<()> {
+fn serve(args: Args) -> io::Result<()> {
     // ANCHOR: listen
     // Listening and accepting are lesson 03's, unchanged; what is new is how
     // each connection is read and written.
-    let listener = TcpListener::bind(args.socket_addr()?)?;
+    let listener = TcpListener::bind(args.endpoint.socket_addr()?)?;
     ready::listening(listener.local_addr()?);
     // ANCHOR_END: listen
 
     // ANCHOR: accept
+    // This loop never ends: the server runs until it is stopped (Ctrl-C).
     loop {
         let (stream, peer) = listener.accept()?;
         style::event(format!("connected: {peer}"));
         // As in lesson 03: a client that misbehaves or vanishes ends its own
         // conversation only.
-        match converse(stream, peer) {
+        match converse(stream, peer, args.max_line) {
             Ok(()) => style::event(format!("closed: {peer}")),
+            // read_exact's error when the stream ends before the 10th byte.
+            Err(error) if error.kind() == ErrorKind::UnexpectedEof => {
+                style::notice(format!(
+                    "lost {peer}: it closed before sending \
+                     a whole {RECORD_SIZE}-byte record"
+                ));
+            }
             Err(error) => style::notice(format!("lost {peer}: {error}")),
         }
     }
     // ANCHOR_END: accept
 }
 
-fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+fn converse(
+    stream: TcpStream,
+    peer: SocketAddr,
+    max_line: u64,
+) -> io::Result<()> {
     // ANCHOR: handles
     // try_clone() asks the OS for a second handle (a dup'ed descriptor) to the
     // *same* connection. Each buffer gets a handle of its own, so reading and
     // writing never share a buffer: what the reader has already taken off the
-    // socket stays in the reader.
+    // socket stays in the reader. Both are dropped when converse returns, and
+    // only then does the OS close the connection: it waits for the last one.
     let mut writer = BufWriter::new(stream.try_clone()?);
     let mut reader = BufReader::new(stream);
     // ANCHOR_END: handles
 
     // ANCHOR: record
-    // A record has a fixed size, so we ask for exactly that many bytes.
     // A plain read() returns whatever has arrived (maybe 3 bytes, maybe 30);
-    // read_exact() keeps reading until the 10 are there, and anything after
+    // read_exact() keeps reading until all 10 are there, and anything after
     // them waits in the reader's buffer for the lines below.
     let mut record = [0u8; RECORD_SIZE];
-    reader.read_exact(&mut record).map_err(|error| {
-        if error.kind() == io::ErrorKind::UnexpectedEof {
-            // The client closed before the 10th byte: say so in plain words.
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "it closed before sending a whole {RECORD_SIZE}-byte record"
-                ),
-            )
-        } else {
-            error
-        }
-    })?;
+    reader.read_exact(&mut record)?;
     style::received(peer, &record);
 
     // Three writes into the buffer, and not one byte on the wire yet: flush()
@@ -94,12 +105,27 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
         // read_until() looks for the newline in the reader's buffer and reads
         // from the socket only when it needs more, so a line sent in pieces,
         // or many lines sent together, come out one whole line at a time.
-        // Zero bytes means the client has closed its side. (If it closed in
-        // the middle of a line, that last piece comes without its newline.)
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        // take() stops it after max_line bytes, newline or not: without it, a
+        // client that never sends a newline would fill our memory.
+        let count =
+            (&mut reader).take(max_line).read_until(b'\n', &mut line)?;
+        // Zero bytes: the client has shut down its sending side (closed, or
+        // shutdown(Write)), and nothing more will come from it.
+        if count == 0 {
             return Ok(());
         }
         style::received(peer, &line);
+        if !line.ends_with(b"\n") && count as u64 == max_line {
+            let refusal = format!("error: line longer than {max_line} bytes\n");
+            writer.write_all(refusal.as_bytes())?;
+            writer.flush()?;
+            style::sent(peer, refusal.as_bytes());
+            return Err(io::Error::other(format!(
+                "it sent a line longer than {max_line} bytes"
+            )));
+        }
+        // (A line without its newline that is shorter than max_line is the
+        // last piece before the client closed: it is answered as it is.)
 
         writer.write_all(PREFIX)?;
         writer.write_all(&line)?;
@@ -108,6 +134,4 @@ fn converse(stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
         style::sent(peer, &[PREFIX, &line].concat());
     }
     // ANCHOR_END: lines
-    // Both handles are dropped on the way out. Dropping one alone would not
-    // close the connection: the OS closes it only when its last handle goes.
 }

@@ -7,7 +7,9 @@
 //! `nc -u 127.0.0.1 9999`.
 
 use socket_lessons::{cli, ctime, explain, ready, style};
+use socket2::{MaybeUninitSlice, SockRef};
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::UdpSocket;
 use std::process::ExitCode;
 
@@ -30,38 +32,48 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     // ANCHOR_END: bind
 
     // ANCHOR: serve
-    let mut buffer = [0u8; BUFFER_SIZE];
+    // socket2 asks for MaybeUninit bytes: memory the OS only writes into, so
+    // it need not be filled with zeros first.
+    let mut buffer = [MaybeUninit::<u8>::uninit(); BUFFER_SIZE];
     loop {
-        // recv_from blocks until a datagram arrives, then returns exactly one
-        // datagram (never two glued together, and never the rest of one left
-        // for the next call) and the address it came from. The sender's IP
-        // and port are all we need to answer, so we keep no list of clients.
-        let (count, sender) = match socket.recv_from(&mut buffer) {
+        // One call returns exactly one datagram (never two glued together,
+        // and never the rest of one left for the next call), who sent it, and
+        // the flags the OS set on it. std's recv_from returns no flags, so
+        // we call recvmsg() through socket2: its recv_from_vectored does.
+        let received = SockRef::from(&socket)
+            .recv_from_vectored(&mut [MaybeUninitSlice::new(&mut buffer)]);
+        let (count, flags, sender) = match received {
             Ok(received) => received,
             Err(error) => {
                 // A fault belongs to one datagram, never to the server. On
-                // Windows, for instance, recv_from fails with ConnectionReset
+                // Windows, for instance, a receive fails with ConnectionReset
                 // when an earlier reply could not be delivered (the client had
-                // gone, and its OS answered "port unreachable"), and it fails
-                // with WSAEMSGSIZE for a datagram too big for the buffer.
-                // Neither says anything about the next datagram.
+                // gone, and its OS answered "port unreachable"). It says
+                // nothing about the next datagram.
                 style::notice(format!(
-                    "recv_from failed, waiting for the next datagram: {}",
+                    "receive failed, waiting for the next datagram: {}",
                     explain::os_error(&error)
                 ));
                 continue;
             }
         };
-        let data = &buffer[..count];
+        // On a UDP socket the sender is always an IP address and a port.
+        let Some(sender) = sender.as_socket() else {
+            continue;
+        };
+        // SAFETY: the OS wrote the first `count` bytes of the buffer (the
+        // slice is bounds-checked first), so they hold plain bytes now.
+        let data = unsafe { &*(&buffer[..count] as *const _ as *const [u8]) };
         style::received(sender, data);
-        if count == buffer.len() {
-            // A datagram larger than the buffer does not wait for a second
-            // read, as a TCP stream would: Linux and macOS fill the buffer
-            // and silently throw the rest away. A full buffer is our only hint.
+        // A datagram larger than the buffer does not wait for a second read,
+        // as a TCP stream would: the OS copies what fits, drops the rest, and
+        // says so with MSG_TRUNC (on Windows, the error WSAEMSGSIZE, which
+        // socket2 turns into this same flag).
+        if flags.is_truncated() {
             style::notice(format!(
-                "the datagram from {sender} filled all {BUFFER_SIZE} bytes \
-                 of the buffer: it may have been longer, and the OS \
-                 discarded the rest"
+                "the datagram from {sender} was longer than the \
+                 {BUFFER_SIZE}-byte buffer: the OS kept the first \
+                 {BUFFER_SIZE} bytes and dropped the rest (MSG_TRUNC)"
             ));
         }
 

@@ -249,6 +249,28 @@ const WRONG_RECORD: Script = Script {
     steps: &[Start(0), Exit(0)],
 };
 
+/// Chapter 04: the client pointed at lesson 03's server, whose answer has no newline.
+const WRONG_SERVER: Script = {
+    const SERVER: usize = 0;
+    const CLIENT: usize = 1;
+    Script {
+        name: "04_wrong_server",
+        participants: &[
+            Participant::new("server", Program::Server("03_ctime_server", &[])),
+            Participant::new(
+                "client",
+                Program::Lesson("04_makefile_client", &["--timeout", "1"]),
+            ),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(CLIENT),
+            Expect(SERVER, "sent 34 bytes"),
+            ExitStatus(CLIENT),
+        ],
+    }
+};
+
 /// Chapter 05: the client, with no server to answer.
 const NO_SERVER: Script = Script {
     name: "05_no_server",
@@ -299,6 +321,7 @@ const BOOK_ONLY: &[&Script] = &[
     &SILENT_SERVER_03,
     &SHORT_RECORD,
     &WRONG_RECORD,
+    &WRONG_SERVER,
     &NO_SERVER,
     &TRUNCATED,
 ];

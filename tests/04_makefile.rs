@@ -1,14 +1,19 @@
 //! Lesson 04: the makefile server and client keep the makefile protocol
 //! (`socket_lessons::check::makefile`: the record, then lines, however TCP cuts the bytes up),
 //! and what the lesson itself adds: a short record ends one client only, lines are returned byte
-//! for byte, and the client refuses a record of the wrong size.
+//! for byte and bounded by `--max-line`, the client refuses a record of the wrong size and gives
+//! up on an answer that never ends. Also what chapter 04 says about buffers and the OS.
 
 mod common;
 
-use common::{assert_keeps_its_protocol, connect, read_exactly, start_server};
+use common::{
+    TIMEOUT, assert_keeps_its_protocol, connect, expect_silence, read_exactly,
+    start_server,
+};
 use predicates::prelude::*;
-use std::io::Write;
-use std::net::TcpStream;
+use std::io::{BufWriter, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
 /// Reads exactly `expected.len()` bytes and asserts they are `expected`.
 fn expect_bytes(stream: &mut TcpStream, expected: &[u8]) {
@@ -95,4 +100,115 @@ fn client_rejects_a_record_that_is_not_10_bytes() {
             .stderr(predicate::str::contains("must be exactly 10 bytes"))
             .stderr(predicate::str::contains("panicked").not());
     }
+}
+
+#[test]
+fn a_small_write_through_bufwriter_sends_nothing_before_flush() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let sender = connect(listener.local_addr().expect("address"));
+    let (mut receiver, _) = listener.accept().expect("accept");
+    receiver
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
+
+    let mut writer = BufWriter::new(sender);
+    writer.write_all(b"hello").expect("write into the buffer");
+    // write_all succeeded, yet the five bytes are still in our memory.
+    expect_silence(&mut receiver, Duration::from_millis(200));
+    writer.flush().expect("flush");
+    assert_eq!(read_exactly(&mut receiver, 5), b"hello");
+}
+
+#[test]
+fn an_over_long_line_gets_an_error_after_max_line_bytes_without_its_newline() {
+    let mut server = start_server("04_makefile_server", &["--max-line", "100"]);
+    let mut client = connect(server.address());
+    client.write_all(b"0123456789").expect("send");
+    expect_bytes(&mut client, b"return your msg: 0123456789\n");
+
+    // 101 bytes and no newline: the server must not wait for one, nor keep
+    // reading. It answers as soon as it has taken max-line bytes.
+    client.write_all(&[b'x'; 101]).expect("send");
+    expect_bytes(&mut client, b"error: line longer than 100 bytes\n");
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).expect("the server closes");
+    assert_eq!(rest, b"", "nothing after the error");
+    server.expect("it sent a line longer than 100 bytes");
+
+    // The server goes on serving others.
+    let mut next = connect(server.address());
+    next.write_all(b"abcdefghijfine\n").expect("send");
+    expect_bytes(
+        &mut next,
+        b"return your msg: abcdefghij\nreturn your msg: fine\n",
+    );
+}
+
+#[test]
+fn a_line_of_exactly_max_line_bytes_is_answered() {
+    let server = start_server("04_makefile_server", &["--max-line", "100"]);
+    let mut client = connect(server.address());
+    let mut line = vec![b'y'; 99];
+    line.push(b'\n');
+    client.write_all(b"0123456789").expect("send");
+    client.write_all(&line).expect("send");
+    let mut expected =
+        b"return your msg: 0123456789\nreturn your msg: ".to_vec();
+    expected.extend_from_slice(&line);
+    expect_bytes(&mut client, &expected);
+}
+
+#[test]
+fn reads_return_0_once_the_client_shuts_down_its_sending_side() {
+    // shutdown(Write) sends our FIN: the server's next read returns 0 and it
+    // ends the conversation, while we can still read its answers.
+    let mut server = start_server("04_makefile_server", &[]);
+    let mut client = connect(server.address());
+    client.write_all(b"0123456789last line\n").expect("send");
+    client.shutdown(Shutdown::Write).expect("shutdown");
+    expect_bytes(
+        &mut client,
+        b"return your msg: 0123456789\nreturn your msg: last line\n",
+    );
+    server.expect("closed: ");
+}
+
+#[test]
+fn dropping_one_of_two_handles_does_not_close_the_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut peer = connect(listener.local_addr().expect("address"));
+    let (stream, _) = listener.accept().expect("accept");
+    let mut writer = stream.try_clone().expect("a second handle");
+
+    drop(stream);
+    // The other handle keeps the connection open: no end of stream yet.
+    expect_silence(&mut peer, Duration::from_millis(200));
+    writer.write_all(b"still here").expect("write");
+    assert_eq!(read_exactly(&mut peer, 10), b"still here");
+
+    drop(writer);
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).expect("end of stream");
+    assert_eq!(rest, b"");
+}
+
+#[test]
+fn client_gives_up_on_an_answer_without_a_newline_and_says_what_to_check() {
+    // 03_ctime_server answers the record with a stamp and no newline: the
+    // wrong lesson's server on the right port.
+    let server = start_server("03_ctime_server", &[]);
+    let started = Instant::now();
+    common::command("04_makefile_client")
+        .args(["--port", &server.port(), "--timeout", "1"])
+        .write_stdin("hello\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "no whole answer from 127.0.0.1:{} within 1s",
+            server.port()
+        )))
+        .stderr(predicate::str::contains("Is it 04_makefile_server?"))
+        .stderr(predicate::str::contains("ss -tlnp"))
+        .stderr(predicate::str::contains("netstat -ano"));
+    assert!(started.elapsed() < Duration::from_secs(3));
 }

@@ -1,7 +1,8 @@
 //! Lesson 05: the UDP server and client keep the ctime protocol over datagrams
 //! (`socket_lessons::check::ctime`: every datagram answered, to its sender, boundaries kept; a
-//! lost reply given up on), and what the lesson itself adds: truncation at 1024 bytes made
-//! visible, strangers' datagrams ignored, and the client's messages and `--timeout`.
+//! lost reply given up on), and what the lesson itself adds: truncation at 1024 bytes reported
+//! from the OS's MSG_TRUNC flag, strangers' datagrams ignored, and the client's messages and
+//! `--timeout`. Also what chapter 05 says the OS does with a datagram too long for the buffer.
 
 mod common;
 
@@ -58,25 +59,93 @@ fn the_client_keeps_the_ctime_protocol_over_udp() {
     common::assert_keeps_its_protocol("05_udp_client", &["--timeout", "0.3"]);
 }
 
-// Windows does not truncate: its recv_from fails with WSAEMSGSIZE and the datagram is lost.
-#[cfg_attr(
-    windows,
-    ignore = "Windows reports WSAEMSGSIZE instead of truncating the datagram"
-)]
+/// 1,500 bytes of a pattern, not one repeated byte, so a test sees *which* bytes were kept.
+fn long_datagram() -> Vec<u8> {
+    (0..1500).map(|index| b'a' + (index % 26) as u8).collect()
+}
+
 #[test]
-fn a_datagram_larger_than_the_buffer_is_cut_to_1024_bytes() {
+fn msg_trunc_reports_a_truncated_datagram() {
     let mut server = start_server("05_udp_server", &[]);
     let client = udp_socket();
-    // A pattern, not one repeated byte, so the test sees *which* bytes were kept: the first.
-    let datagram: Vec<u8> =
-        (0..1500).map(|index| b'a' + (index % 26) as u8).collect();
+    let datagram = long_datagram();
 
     client.send_to(&datagram, server.address()).expect("send");
 
     let data = receive_reply(&client, server.address());
-    assert_eq!(data.len(), BUFFER_SIZE);
-    assert_eq!(data, &datagram[..BUFFER_SIZE]);
-    server.expect("may have been longer, and the OS discarded the rest");
+    assert_eq!(
+        data,
+        &datagram[..BUFFER_SIZE],
+        "the first 1024 bytes are kept"
+    );
+    server.expect("received 1024 bytes");
+    server.expect(
+        "was longer than the 1024-byte buffer: the OS kept the first 1024 bytes \
+         and dropped the rest (MSG_TRUNC)",
+    );
+}
+
+#[test]
+fn a_datagram_that_just_fills_the_buffer_is_not_reported_as_truncated() {
+    let mut server = start_server("05_udp_server", &[]);
+    let client = udp_socket();
+    // Exactly 1024 bytes fill the buffer and lose nothing: the flag, not a full
+    // buffer, is what tells the two apart.
+    client
+        .send_to(&[b'z'; BUFFER_SIZE], server.address())
+        .expect("send");
+    assert_eq!(
+        receive_reply(&client, server.address()),
+        [b'z'; BUFFER_SIZE]
+    );
+    server.expect("received 1024 bytes");
+    // The very next line: the reply, with no notice before it.
+    let next = server.expect("");
+    assert!(next.starts_with("sent 1048 bytes"), "{next}");
+}
+
+// On Windows std's recv_from fails with WSAEMSGSIZE instead.
+#[cfg(unix)]
+#[test]
+fn std_recv_from_cuts_a_long_datagram_without_a_word_and_drops_the_rest() {
+    let receiver = udp_socket();
+    let sender = udp_socket();
+    let address = receiver.local_addr().expect("address");
+    let datagram = long_datagram();
+    sender.send_to(&datagram, address).expect("send");
+    sender.send_to(b"next", address).expect("send");
+
+    let mut buffer = [0u8; BUFFER_SIZE];
+    let (count, _) = receiver.recv_from(&mut buffer).expect("receive");
+    assert_eq!(count, BUFFER_SIZE, "only the count of bytes copied");
+    assert_eq!(buffer, datagram[..BUFFER_SIZE]);
+    // The other 476 bytes are gone: the next receive is the next datagram.
+    let (count, _) = receiver.recv_from(&mut buffer).expect("receive");
+    assert_eq!(&buffer[..count], b"next");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_recv_with_msg_trunc_returns_the_real_length() {
+    use socket2::SockRef;
+    use std::mem::MaybeUninit;
+
+    let receiver = udp_socket();
+    let sender = udp_socket();
+    let datagram = long_datagram();
+    sender
+        .send_to(&datagram, receiver.local_addr().expect("address"))
+        .expect("send");
+
+    // Only the count is looked at, so the buffer may stay uninitialised.
+    let mut buffer = [MaybeUninit::<u8>::uninit(); BUFFER_SIZE];
+    let count = SockRef::from(&receiver)
+        .recv_with_flags(&mut buffer, libc::MSG_TRUNC)
+        .expect("receive");
+    assert_eq!(
+        count, 1500,
+        "the datagram's real length, not the 1024 copied"
+    );
 }
 
 #[test]
@@ -161,15 +230,119 @@ fn client_ignores_datagrams_from_anyone_but_the_server() {
 }
 
 #[test]
-fn client_rejects_a_timeout_that_is_not_a_positive_number() {
-    for timeout in ["0", "-1", "soon", "nan"] {
+fn the_largest_ipv4_datagram_carries_65507_bytes() {
+    let receiver = udp_socket();
+    let sender = udp_socket();
+    let address = receiver.local_addr().expect("address");
+    assert_eq!(
+        sender.send_to(&[b'x'; 65_507], address).expect("send"),
+        65_507
+    );
+    let error = sender
+        .send_to(&[b'x'; 65_508], address)
+        .expect_err("one byte too many");
+    if cfg!(target_os = "linux") {
+        assert_eq!(error.raw_os_error(), Some(90), "EMSGSIZE: {error}");
+    }
+    // Only the first one was sent.
+    assert_eq!(receive(&receiver).0.len(), 65_507);
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .expect("set a read timeout");
+    let mut buffer = [0u8; 16];
+    assert!(
+        receiver.recv_from(&mut buffer).is_err(),
+        "no second datagram"
+    );
+}
+
+/// A local UDP port where nothing is bound (one was, a moment ago).
+fn closed_udp_port() -> SocketAddr {
+    udp_socket().local_addr().expect("address")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_connected_udp_socket_hears_icmp_port_unreachable_as_econnrefused() {
+    let socket = udp_socket();
+    socket.connect(closed_udp_port()).expect("connect");
+    socket.send(b"anyone?").expect("the send itself succeeds");
+    let mut buffer = [0u8; 64];
+    let error = socket.recv(&mut buffer).expect_err("refused");
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "{error}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unconnected_udp_socket_hears_nothing_of_icmp_port_unreachable() {
+    let socket = udp_socket();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .expect("set a read timeout");
+    socket.send_to(b"anyone?", closed_udp_port()).expect("send");
+    let mut buffer = [0u8; 64];
+    let error = socket.recv_from(&mut buffer).expect_err("nothing comes");
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+}
+
+#[test]
+fn client_reports_a_line_too_long_for_one_datagram_and_goes_on() {
+    // Over IPv4 a datagram carries at most 65,507 bytes of data.
+    let mut server = start_server("05_udp_server", &[]);
+    let long_line = "x".repeat(65_508);
+    let output = common::command("05_udp_client")
+        .args(["--port", &server.port()])
+        .write_stdin(format!("{long_line}\nafter\n"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8_lossy(&output);
+    if cfg!(target_os = "linux") {
+        assert!(
+            output.contains("Message too long (os error 90)"),
+            "{output}"
+        );
+    }
+    assert!(output.contains("after"), "{output}");
+    server.expect("received 5 bytes");
+}
+
+#[test]
+fn client_rejects_a_timeout_out_of_range_and_says_the_range() {
+    for timeout in ["0", "-1", "-0.5", "1e20", "0.0000000001", "nan", "inf"] {
         common::command("05_udp_client")
-            .arg(format!("--timeout={timeout}"))
+            .args(["--timeout", timeout])
             .write_stdin("")
             .assert()
             .failure()
             .stderr(predicate::str::contains(
-                "expected a number of seconds above 0",
-            ));
+                "expected seconds from 0.001 to 86400 (a day)",
+            ))
+            .stderr(predicate::str::contains("unexpected argument").not());
+    }
+    common::command("05_udp_client")
+        .args(["--timeout", "soon"])
+        .write_stdin("")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "expected a number of seconds, such as 2 or 0.5",
+        ));
+}
+
+#[test]
+fn client_accepts_a_timeout_in_range() {
+    for timeout in ["0.001", "0.5", "2", "1e-3", "86400"] {
+        common::command("05_udp_client")
+            .args(["--timeout", timeout, "--port", "9"])
+            .write_stdin("")
+            .assert()
+            .success();
     }
 }
