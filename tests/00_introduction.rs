@@ -178,3 +178,44 @@ fn connecting_to_a_port_where_nothing_listens_is_refused() {
     assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
     assert_eq!(error.raw_os_error(), Some(libc::ECONNREFUSED));
 }
+
+#[test]
+fn every_test_these_pages_name_exists() {
+    // A page that says "the test `name` shows it" must not outlive the test.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut tests = String::new();
+    for entry in std::fs::read_dir(root.join("tests")).expect("tests/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|extension| extension == "rs") {
+            tests += &std::fs::read_to_string(path).expect("a test file");
+        }
+    }
+    let mut named = 0;
+    for page in [
+        "introduction.md",
+        "appendix_watching_sockets.md",
+        "01_bind_listen_accept.md",
+    ] {
+        let text = std::fs::read_to_string(root.join("book/src").join(page))
+            .expect("a page of the book");
+        // A test's name is snake_case in backquotes, with at least four words; no stretch of
+        // prose between two backquotes is one word like that.
+        let names = text.split('`').filter(|name| {
+            name.matches('_').count() >= 3
+                && name.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+                })
+        });
+        for name in names {
+            named += 1;
+            assert!(
+                tests.contains(&format!("fn {name}(")),
+                "{page} names the test `{name}`, which does not exist"
+            );
+        }
+    }
+    assert!(
+        named >= 20,
+        "only {named} tests named: is the pattern right?"
+    );
+}

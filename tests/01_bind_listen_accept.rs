@@ -228,3 +228,25 @@ fn a_closed_listener_resets_the_connections_still_in_its_queue() {
     let error = waiting.read(&mut buffer).expect_err("a reset");
     assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_stream_socket_with_no_protocol_is_tcp() {
+    use std::os::fd::AsRawFd;
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let mut protocol: libc::c_int = 0;
+    let mut length = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is open for the whole call, and `protocol` and `length` are
+    // valid for the sizes given.
+    let status = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PROTOCOL,
+            (&raw mut protocol).cast(),
+            &mut length,
+        )
+    };
+    assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
+    assert_eq!(protocol, libc::IPPROTO_TCP);
+}
