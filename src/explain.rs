@@ -346,7 +346,7 @@ mod tests {
             .expect("local address")
             .as_socket()
             .expect("an IP address");
-        let patience = Duration::from_millis(300);
+        let patience = Duration::from_millis(500);
         let _queued =
             TcpStream::connect_timeout(&address, Duration::from_secs(2))
                 .expect("the first connection fits in the queue");
