@@ -102,7 +102,7 @@ fn talk(args: Args) -> io::Result<()> {
 fn server_is_gone(error: &io::Error) -> bool {
     match error.kind() {
         // The server closed (or was killed) with our answer still unread,
-        // so its OS reset the connection. (Windows also says
+        // so its OS reset the connection. (Windows may say
         // ConnectionAborted.)
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => true,
         _ => false,

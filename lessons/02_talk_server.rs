@@ -68,13 +68,15 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
     Ok(())
 }
 
+// ANCHOR: gone
 /// The errors that mean the client has gone: the same news as a read of 0
 /// bytes, when its OS answered with a reset (RST) and no FIN came first.
 fn client_is_gone(error: &io::Error) -> bool {
     match error.kind() {
         // The client closed (or was killed) with our line still unread, so
-        // its OS reset the connection. (Windows also says ConnectionAborted.)
+        // its OS reset the connection. (Windows may say ConnectionAborted.)
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => true,
         _ => false,
     }
 }
+// ANCHOR_END: gone

@@ -94,8 +94,8 @@ fn ask(
 fn server_is_gone(error: &io::Error) -> bool {
     match error.kind() {
         // A reset with no FIN before it: the server closed with bytes of
-        // ours unread, or was killed with them. (Windows also reports some
-        // resets as ConnectionAborted.)
+        // ours unread, or was killed with them. (Windows may say
+        // ConnectionAborted.)
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => true,
         // EPIPE: a write after the server closed and its reset came back.
         ErrorKind::BrokenPipe => true,
@@ -136,6 +136,9 @@ fn connect(
     }
 }
 
+// ANCHOR_END: deadline
+
+// ANCHOR: no_reply
 /// True for the error a read gets when its timeout runs out: WouldBlock
 /// (EAGAIN) on Unix, TimedOut on Windows.
 fn is_timeout(error: &io::Error) -> bool {
@@ -152,7 +155,7 @@ fn no_reply(server: SocketAddr, timeout: Duration) -> io::Error {
          Linux, `lsof -iTCP -sTCP:LISTEN` on macOS, `netstat -ano` on Windows"
     ))
 }
-// ANCHOR_END: deadline
+// ANCHOR_END: no_reply
 
 /// Reads `--timeout`: a number of seconds, fractions allowed.
 fn seconds(text: &str) -> Result<Duration, String> {
