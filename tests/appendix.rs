@@ -613,3 +613,30 @@ fn only_the_last_byte_of_an_out_of_band_send_is_urgent() {
     // SAFETY: recv_out_of_band wrote `count` bytes at the start of the buffer.
     assert_eq!(unsafe { urgent[0].assume_init() }, b'b');
 }
+
+#[test]
+fn one_read_can_return_part_of_a_write_or_several_writes() {
+    let (mut client, mut server) = pair();
+    client.set_nodelay(true).expect("no Nagle: two segments");
+    client.write_all(b"ab").expect("write");
+    client.write_all(b"cd").expect("write");
+    // Wait, without taking anything, until both writes have arrived.
+    let mut buffer = [0; 16];
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.peek(&mut buffer).expect("peek") < 4 {
+        assert!(std::time::Instant::now() < deadline, "cd never came");
+    }
+    let count = server.read(&mut buffer).expect("read");
+    assert_eq!(&buffer[..count], b"abcd", "two writes, one read");
+
+    // One write far larger than the receiver lets the sender send before it reads (its
+    // window) arrives in many reads: the first read returns what had come by then.
+    let data = vec![7u8; 16 << 20];
+    let size = data.len();
+    let writer = std::thread::spawn(move || client.write_all(&data));
+    let mut big = vec![0; size];
+    let first = server.read(&mut big).expect("read");
+    assert!(0 < first && first < size, "the first read got {first}");
+    server.read_exact(&mut big[first..]).expect("the rest");
+    writer.join().expect("writer").expect("write_all");
+}
