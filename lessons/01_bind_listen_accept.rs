@@ -4,7 +4,7 @@
 //! create a socket, allow the address to be reused, bind it to an address,
 //! listen, and accept. It accepts two clients, one after the other, answers
 //! what each sends with an acknowledgement, and exits. Talk to it with
-//! `nc 127.0.0.1 9999` (twice), or with any TCP client.
+//! `nc -N 127.0.0.1 9999` (twice), or with any TCP client.
 
 use socket_lessons::{cli, ready, style};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
