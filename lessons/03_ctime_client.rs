@@ -41,8 +41,8 @@ fn talk(args: Args) -> io::Result<()> {
         "connected to {server} from {}",
         stream.local_addr()?
     ));
-    // Python's settimeout: from now on a read that waits longer fails with
-    // an error instead of waiting for ever.
+    // Python's settimeout, for reads: a server that never answers (the wrong
+    // program, or one busy with another client) cannot keep us for ever.
     stream.set_read_timeout(Some(args.timeout))?;
     // ANCHOR_END: connect
 

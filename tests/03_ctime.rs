@@ -143,6 +143,7 @@ fn a_full_queue_makes_the_client_give_up_with_a_busy_message() {
         }
     };
     assert_eq!(full.kind(), ErrorKind::TimedOut, "{full}");
+    assert_eq!(queued.len(), 129, "the backlog of 128, and one more");
 
     common::command("03_ctime_client")
         .args(["--port", &server.port(), "--timeout", "0.3"])
