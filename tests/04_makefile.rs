@@ -212,3 +212,28 @@ fn client_gives_up_on_an_answer_without_a_newline_and_says_what_to_check() {
         .stderr(predicate::str::contains("netstat -ano"));
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[test]
+fn a_read_timeout_set_on_one_handle_holds_for_its_clone() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let _peer = connect(listener.local_addr().expect("address"));
+    let (stream, _) = listener.accept().expect("accept");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("set a read timeout");
+    let mut clone = stream.try_clone().expect("a second handle");
+    assert_eq!(
+        clone.read_timeout().expect("read the option"),
+        Some(Duration::from_millis(100))
+    );
+    let started = Instant::now();
+    let error = clone.read(&mut [0u8; 16]).expect_err("nothing to read");
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{error}"
+    );
+    assert!(started.elapsed() < TIMEOUT);
+}

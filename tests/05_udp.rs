@@ -139,7 +139,16 @@ fn linux_recv_with_msg_trunc_returns_the_real_length() {
 
     // Only the count is looked at, so the buffer may stay uninitialised.
     let mut buffer = [MaybeUninit::<u8>::uninit(); BUFFER_SIZE];
-    let count = SockRef::from(&receiver)
+    let receiver = SockRef::from(&receiver);
+    // With MSG_PEEK too, the datagram stays queued: its size, known in advance.
+    let peeked = receiver
+        .recv_with_flags(&mut buffer, libc::MSG_TRUNC | libc::MSG_PEEK)
+        .expect("peek");
+    assert_eq!(
+        peeked, 1500,
+        "the real length, and the datagram still there"
+    );
+    let count = receiver
         .recv_with_flags(&mut buffer, libc::MSG_TRUNC)
         .expect("receive");
     assert_eq!(
