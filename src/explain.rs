@@ -23,6 +23,13 @@ pub fn error_name(error: &io::Error) -> Option<&'static str> {
         ErrorKind::AddrNotAvailable => "EADDRNOTAVAIL",
         ErrorKind::BrokenPipe => "EPIPE",
         ErrorKind::TimedOut => "ETIMEDOUT",
+        // std files EPERM (1 on Linux and macOS; a raw socket without the right, say)
+        // and EACCES (a low port) under the same kind.
+        ErrorKind::PermissionDenied
+            if cfg!(unix) && error.raw_os_error() == Some(1) =>
+        {
+            "EPERM"
+        }
         ErrorKind::PermissionDenied => "EACCES",
         ErrorKind::HostUnreachable => "EHOSTUNREACH",
         ErrorKind::NetworkUnreachable => "ENETUNREACH",
@@ -53,8 +60,9 @@ fn windows_name(unix: &'static str) -> &'static str {
     }
 }
 
-/// True for the errors that mean the peer closed or reset the connection under us: the
-/// same news as a read of zero bytes, delivered as an error.
+/// True for the errors that mean the connection is over: the peer's OS reset it (the peer
+/// closed with our data unread, or gave up on it), or we wrote after the peer had closed
+/// (`EPIPE`). The same news as a read of zero bytes, but abrupt: what was in flight is lost.
 pub fn is_disconnect(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -392,6 +400,16 @@ mod tests {
         let line = explain(&error, client(), Some("127.0.0.1:9"));
         assert!(line.contains("Nothing is listening there: start"), "{line}");
         assert!(!line.contains("queue"), "{line}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn eperm_and_eacces_keep_their_own_names() {
+        let eperm = io::Error::from_raw_os_error(1);
+        let eacces = io::Error::from_raw_os_error(13);
+        assert_eq!(eperm.kind(), eacces.kind(), "one kind for both");
+        assert_eq!(error_name(&eperm), Some("EPERM"));
+        assert_eq!(error_name(&eacces), Some("EACCES"));
     }
 
     #[test]
