@@ -37,6 +37,7 @@ struct Args {
     /// The longest line a client may send, in bytes, newline included: a
     /// longer one gets an error and the connection is closed.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
     max_line: u64,
 }
 

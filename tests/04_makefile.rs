@@ -237,3 +237,15 @@ fn a_read_timeout_set_on_one_handle_holds_for_its_clone() {
     );
     assert!(started.elapsed() < TIMEOUT);
 }
+
+#[test]
+fn the_server_refuses_a_max_line_of_0_which_would_read_as_the_end() {
+    // take(0) reports the end of input at once: every client would seem to have left.
+    common::command("04_makefile_server")
+        .args(["--port", "0", "--max-line", "0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "invalid value '0' for '--max-line",
+        ));
+}
