@@ -249,3 +249,19 @@ fn the_server_refuses_a_max_line_of_0_which_would_read_as_the_end() {
             "invalid value '0' for '--max-line",
         ));
 }
+
+#[test]
+fn shutdown_through_either_handle_ends_the_stream_for_the_peer() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut peer = connect(listener.local_addr().expect("address"));
+    let (stream, _) = listener.accept().expect("accept");
+    let clone = stream.try_clone().expect("a second handle");
+
+    // Unlike a drop, shutdown acts on the connection: the other handle is
+    // still open, and the peer reads the end of the stream all the same.
+    clone.shutdown(Shutdown::Write).expect("shutdown");
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).expect("end of stream");
+    assert_eq!(rest, b"");
+    drop(stream);
+}

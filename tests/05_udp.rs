@@ -355,3 +355,31 @@ fn client_accepts_a_timeout_in_range() {
             .success();
     }
 }
+
+#[test]
+fn an_unbound_udp_socket_is_bound_by_its_first_send_to() {
+    use socket2::{Domain, Socket, Type};
+
+    // Python's socket(AF_INET, SOCK_DGRAM) then sendto(), with no bind in between.
+    let receiver = udp_socket();
+    let socket =
+        Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket");
+    let port_before = socket
+        .local_addr()
+        .ok()
+        .and_then(|address| address.as_socket())
+        .map_or(0, |address| address.port());
+    assert_eq!(port_before, 0, "no port yet");
+
+    let destination = receiver.local_addr().expect("address").into();
+    socket.send_to(b"hello", &destination).expect("send");
+    let bound = socket
+        .local_addr()
+        .expect("an address now")
+        .as_socket()
+        .expect("an IP address");
+    assert_ne!(bound.port(), 0, "the OS picked a port for the send");
+    let (datagram, sender) = receive(&receiver);
+    assert_eq!(datagram, b"hello");
+    assert_eq!(sender.port(), bound.port(), "and it is the return address");
+}
