@@ -164,6 +164,29 @@ const TALK_TO_NC: Script = {
     }
 };
 
+/// Chapter 02: the client meets a port where something listens but says nothing (a talk
+/// server busy with another client, or not a talk server), and is stopped with Ctrl-C.
+const PATIENCE_02: Script = {
+    const LISTENER: usize = 0;
+    const CLIENT: usize = 1;
+    Script {
+        name: "02_patience",
+        participants: &[
+            Participant::new("listener", Program::PortHolder),
+            Participant::new(
+                "client",
+                Program::Lesson("02_talk_client", &["--patience", "0.5"]),
+            ),
+        ],
+        steps: &[
+            Start(LISTENER),
+            Start(CLIENT),
+            Expect(CLIENT, "Still waiting"),
+            Interrupt(CLIENT),
+        ],
+    }
+};
+
 /// Chapter 03: a line longer than the client's buffer, piped in, the client's output counted.
 const LONG_LINE_03: Script = {
     const SERVER: usize = 0;
@@ -317,6 +340,7 @@ const BOOK_ONLY: &[&Script] = &[
     &REFUSED,
     &OUT_OF_TURN,
     &TALK_TO_NC,
+    &PATIENCE_02,
     &LONG_LINE_03,
     &SILENT_SERVER_03,
     &SHORT_RECORD,
