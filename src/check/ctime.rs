@@ -1,6 +1,7 @@
 //! The ctime protocol of lessons 03 (TCP) and 05 (UDP): every chunk or datagram a server
-//! receives is answered with the local time as C's `ctime()` prints it (24 bytes, no newline),
-//! immediately followed by the bytes received.
+//! receives is answered with the local time as C's `ctime()` formats it, without the newline
+//! C adds (24 bytes, as Python's `time.ctime()` returns it), immediately followed by the bytes
+//! received.
 
 use super::target::accept_client;
 use super::{
