@@ -116,6 +116,8 @@ fn converse(
             return Ok(());
         }
         style::received(peer, &line);
+        // max_line bytes and still no newline: the line is too long. Say so
+        // in one line the client can show, and hang up rather than read on.
         if !line.ends_with(b"\n") && count as u64 == max_line {
             let refusal = format!("error: line longer than {max_line} bytes\n");
             writer.write_all(refusal.as_bytes())?;
