@@ -303,3 +303,57 @@ fn every_lesson_has_checks_that_point_to_real_sections_and_a_tour_if_it_has_a_pe
         );
     }
 }
+
+#[test]
+fn every_test_the_book_names_exists() {
+    // A page that says "the test `name` shows it" must not outlive the test: every
+    // backquoted snake_case name of four words or more must be a test function.
+    let mut code = String::new();
+    let mut directories = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+    ];
+    while let Some(directory) = directories.pop() {
+        for entry in fs::read_dir(&directory).expect("a directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                directories.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|extension| extension == "rs")
+            {
+                code += &fs::read_to_string(&path).expect("a source file");
+            }
+        }
+    }
+    // Names an exercise asks the learner to give a test of their own.
+    const THE_LEARNER_WRITES: &[&str] =
+        &["bye_typed_on_the_client_ends_the_server_too"];
+    let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut named = 0;
+    for entry in fs::read_dir(&pages).expect("book/src exists") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|extension| extension != "md") {
+            continue;
+        }
+        let text = fs::read_to_string(&path).expect("a page");
+        let names = text.split('`').filter(|name| {
+            name.matches('_').count() >= 3
+                && name.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+                })
+        });
+        for name in names.filter(|name| !NOT_TESTS.contains(name)) {
+            named += 1;
+            assert!(
+                code.contains(&format!("fn {name}(")),
+                "{} names the test `{name}`, which does not exist",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        named >= 40,
+        "only {named} tests named: is the pattern right?"
+    );
+}
