@@ -36,7 +36,7 @@ struct Args {
     /// Seconds of silence before the server's first line after which the
     /// client says what the silence may mean (it goes on waiting).
     #[arg(long, value_name = "SECONDS", default_value = "10")]
-    #[arg(value_parser = seconds, allow_negative_numbers = true)]
+    #[arg(value_parser = cli::seconds, allow_negative_numbers = true)]
     patience: Duration,
 }
 
@@ -131,15 +131,4 @@ fn silence(server: SocketAddr, patience: Duration) -> String {
          port: `ss -tlnp` on Linux, `lsof -iTCP -sTCP:LISTEN` on macOS, \
          `netstat -ano` on Windows. Still waiting; Ctrl-C to leave"
     )
-}
-
-/// Reads `--patience`: a number of seconds, fractions allowed.
-fn seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.001..=86_400.0).contains(&seconds) {
-        return Err("expected from 0.001 to 86400 seconds".to_string());
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }

@@ -24,7 +24,7 @@ struct Args {
     /// Seconds to wait for the connection, and then for each reply, before
     /// giving up (0.5 is fine too).
     #[arg(long, value_name = "SECONDS", default_value = "3")]
-    #[arg(value_parser = seconds, allow_negative_numbers = true)]
+    #[arg(value_parser = cli::seconds, allow_negative_numbers = true)]
     timeout: Duration,
 }
 
@@ -156,14 +156,3 @@ fn no_reply(server: SocketAddr, timeout: Duration) -> io::Error {
     ))
 }
 // ANCHOR_END: no_reply
-
-/// Reads `--timeout`: a number of seconds, fractions allowed.
-fn seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.001..=86_400.0).contains(&seconds) {
-        return Err("expected from 0.001 to 86400 seconds".to_string());
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}

@@ -25,9 +25,9 @@ struct Args {
     #[arg(long, default_value = "0123456789")]
     record: String,
     /// Seconds to wait for the connection, and then for each answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    #[arg(value_parser = cli::seconds, allow_negative_numbers = true)]
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -54,7 +54,7 @@ fn talk(args: Args) -> io::Result<()> {
     // ANCHOR_END: check
 
     // ANCHOR: connect
-    let timeout = Duration::from_secs(args.timeout);
+    let timeout = args.timeout;
     let stream = connect(&args.endpoint.socket_addrs()?, timeout)?;
     let server = stream.peer_addr()?;
     style::event(format!(

@@ -23,7 +23,7 @@ struct Args {
     /// Seconds to wait for each reply before taking the datagram as lost:
     /// from 0.001 to 86400 (a day), fractions allowed.
     #[arg(long, value_name = "SECONDS", default_value = "2")]
-    #[arg(value_parser = seconds, allow_negative_numbers = true)]
+    #[arg(value_parser = cli::seconds, allow_negative_numbers = true)]
     timeout: Duration,
 }
 
@@ -113,15 +113,3 @@ fn exchange(
     }
 }
 // ANCHOR_END: receive
-
-/// Reads `--timeout`: seconds from 0.001 (zero is an error for
-/// set_read_timeout) to 86400, a day (anything longer is surely a typo).
-fn seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| "expected a number of seconds, such as 2 or 0.5")?;
-    if !(0.001..=86400.0).contains(&seconds) {
-        return Err("expected seconds from 0.001 to 86400 (a day)".into());
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}

@@ -16,6 +16,7 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Where a server listens, or where a client finds its server.
 #[derive(Args, Debug, Clone)]
@@ -71,6 +72,21 @@ impl fmt::Display for Endpoint {
 
 /// The id of the `--quiet` switch that [`run`] gives every server.
 const QUIET: &str = "quiet";
+
+/// Reads an option given in seconds (a client's `--timeout`): fractions allowed, from 0.001
+/// (a zero timeout is an error for `set_read_timeout`) to 86400, a day (anything longer is
+/// surely a typo). Declare it with `value_parser = cli::seconds` and
+/// `allow_negative_numbers = true`, so that `-1` reaches it and gets its message.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds, such as 2 or 0.5")?;
+    if !(0.001..=86_400.0).contains(&seconds) {
+        return Err("expected seconds from 0.001 to 86400 (a day)".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
 
 /// Parses the arguments of `lesson` (a binary name from the index: pass
 /// `env!("CARGO_BIN_NAME")`), runs `body` with them, and turns its result into the exit status:
@@ -316,5 +332,17 @@ mod tests {
             ip.socket_addrs().expect("an IP resolves to itself"),
             ["127.0.0.1:9".parse().expect("an address")]
         );
+    }
+
+    #[test]
+    fn seconds_take_fractions_and_refuse_what_cannot_be_a_timeout() {
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("2"), Ok(Duration::from_secs(2)));
+        for out_of_range in ["0", "-1", "1e20", "0.0000000001", "nan", "inf"] {
+            let error = seconds(out_of_range).expect_err(out_of_range);
+            assert!(error.contains("from 0.001 to 86400"), "{error}");
+        }
+        let error = seconds("soon").expect_err("a word");
+        assert!(error.contains("a number of seconds"), "{error}");
     }
 }
