@@ -178,3 +178,111 @@ fn connecting_to_a_port_where_nothing_listens_is_refused() {
     assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{error}");
     assert_eq!(error.raw_os_error(), Some(libc::ECONNREFUSED));
 }
+
+#[test]
+fn a_client_can_connect_and_send_before_the_server_accepts() {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client =
+        TcpStream::connect(listener.local_addr().expect("address"))
+            .expect("connect succeeds with nobody in accept");
+    client.write_all(b"early").expect("send");
+
+    // The client's OS keeps a byte until the server's OS acknowledges it, so an empty send
+    // queue (SIOCOUTQ, which Linux spells TIOCOUTQ) means the server's OS holds all five,
+    // although no program has called accept.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let mut unacknowledged: libc::c_int = -1;
+        // SAFETY: the descriptor is open for the whole call, and the kernel writes one
+        // c_int through the pointer.
+        let status = unsafe {
+            libc::ioctl(
+                client.as_raw_fd(),
+                libc::TIOCOUTQ,
+                &raw mut unacknowledged,
+            )
+        };
+        assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
+        if unacknowledged == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{unacknowledged} bytes unacked");
+        thread::sleep(Duration::from_millis(5));
+    }
+
+    let (mut server, _) = listener.accept().expect("accept, only now");
+    server
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("a read timeout");
+    let mut buffer = [0u8; 5];
+    server.read_exact(&mut buffer).expect("the bytes waited");
+    assert_eq!(&buffer, b"early");
+}
+
+#[test]
+fn rust_programs_start_with_sigpipe_ignored() {
+    // This test binary is a Rust program: std set SIGPIPE to "ignore" before main.
+    // SAFETY: a null new action only reads the current one into `current`.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    let status = unsafe {
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &raw mut current)
+    };
+    assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
+    assert_eq!(current.sa_sigaction, libc::SIG_IGN);
+}
+
+#[test]
+fn a_c_program_that_writes_to_a_closed_peer_is_killed_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    // bash is a C program that leaves SIGPIPE as it found it, and std's Command gives a child
+    // the default action back. bash's /dev/tcp makes a plain TCP socket: it reads until our
+    // FIN, then writes until a write fails; a failing write that did not kill it exits 3.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port}; cat <&3 >/dev/null; \
+         while :; do echo anyone there? >&3 || exit 3; done"
+    );
+    let Ok(mut bash) = Command::new("bash")
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        eprintln!("no bash on this machine: nothing to show");
+        return;
+    };
+    let (server, _) = listener.accept().expect("bash connects");
+    drop(server); // nothing unread: a FIN, and later a reset for bash's writes
+
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = bash.try_wait().expect("wait for bash") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            bash.kill().expect("kill bash");
+            panic!("bash kept writing");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status}");
+}
+
+#[test]
+fn a_clients_port_comes_from_the_ephemeral_range() {
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .expect("the range");
+    let bounds: Vec<u16> = range
+        .split_whitespace()
+        .map(|bound| bound.parse().expect("a port"))
+        .collect();
+    let (client, _) = connected_pair();
+    let port = client.local_addr().expect("address").port();
+    assert!(
+        bounds[0] <= port && port <= bounds[1],
+        "{port} not in {range}"
+    );
+}

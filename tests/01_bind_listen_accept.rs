@@ -250,3 +250,13 @@ fn a_stream_socket_with_no_protocol_is_tcp() {
     assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
     assert_eq!(protocol, libc::IPPROTO_TCP);
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn tcp_listener_bind_sets_so_reuseaddr() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let reuse = socket2::SockRef::from(&listener)
+        .reuse_address()
+        .expect("read SO_REUSEADDR");
+    assert!(reuse, "std's bind set SO_REUSEADDR");
+}

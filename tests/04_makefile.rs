@@ -265,3 +265,42 @@ fn shutdown_through_either_handle_ends_the_stream_for_the_peer() {
     assert_eq!(rest, b"");
     drop(stream);
 }
+
+#[test]
+fn a_bufreader_reads_ahead_8_kib_and_keeps_what_it_read() {
+    use std::io::BufRead;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut peer = connect(listener.local_addr().expect("address"));
+    let (stream, _) = listener.accept().expect("accept");
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("a read timeout");
+    peer.write_all(&[b'x'; 20_000]).expect("send");
+    // Wait until more than a buffer's worth has arrived, without taking any of it.
+    let deadline = Instant::now() + TIMEOUT;
+    while stream.peek(&mut [0u8; 8192]).expect("peek") < 8192 {
+        assert!(Instant::now() < deadline, "the bytes did not arrive");
+    }
+
+    let mut reader = std::io::BufReader::new(stream);
+    assert_eq!(reader.capacity(), 8 * 1024);
+    let mut record = [0u8; 10];
+    reader.read_exact(&mut record).expect("ten bytes");
+    // One read of 8 KiB from the socket: ten handed out, the rest kept for the next request.
+    assert_eq!(reader.buffer().len(), 8 * 1024 - 10);
+    reader.consume(reader.buffer().len());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_read_timeout_fails_with_wouldblock_on_linux() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let _peer = connect(listener.local_addr().expect("address"));
+    let (mut stream, _) = listener.accept().expect("accept");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("set a read timeout");
+    let error = stream.read(&mut [0u8; 16]).expect_err("nothing to read");
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+    assert_eq!(error.raw_os_error(), Some(libc::EAGAIN));
+}

@@ -383,3 +383,35 @@ fn an_unbound_udp_socket_is_bound_by_its_first_send_to() {
     assert_eq!(datagram, b"hello");
     assert_eq!(sender.port(), bound.port(), "and it is the return address");
 }
+
+#[test]
+fn the_largest_ipv6_datagram_carries_65527_bytes() {
+    // IPv6's payload length counts the UDP header but not the IPv6 header: 65,535 - 8.
+    let Ok(receiver) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback on this machine: nothing to show");
+        return;
+    };
+    let sender = UdpSocket::bind("[::1]:0").expect("bind a second IPv6 socket");
+    let address = receiver.local_addr().expect("address");
+    assert_eq!(
+        sender.send_to(&[b'x'; 65_527], address).expect("send"),
+        65_527
+    );
+    let error = sender
+        .send_to(&[b'x'; 65_528], address)
+        .expect_err("one byte too many");
+    if cfg!(target_os = "linux") {
+        assert_eq!(error.raw_os_error(), Some(90), "EMSGSIZE: {error}");
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_udp_read_timeout_fails_with_wouldblock_on_linux() {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .expect("set a read timeout");
+    let error = socket.recv_from(&mut [0u8; 16]).expect_err("nobody sends");
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+}
