@@ -260,3 +260,17 @@ fn tcp_listener_bind_sets_so_reuseaddr() {
         .expect("read SO_REUSEADDR");
     assert!(reuse, "std's bind set SO_REUSEADDR");
 }
+
+#[test]
+fn with_host_ipv6_loopback_the_same_code_makes_an_ipv6_server() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback on this machine: nothing to show");
+        return;
+    }
+    let mut server = start_server("01_bind_listen_accept", &["--host", "::1"]);
+    assert!(server.address().is_ipv6(), "{}", server.address());
+    let client = connect(server.address());
+    let line = server.expect("accepted:");
+    let local = client.local_addr().expect("our address");
+    assert!(line.contains(&format!("peer {local}")), "{line}");
+}
