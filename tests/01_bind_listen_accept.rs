@@ -274,3 +274,40 @@ fn with_host_ipv6_loopback_the_same_code_makes_an_ipv6_server() {
     let local = client.local_addr().expect("our address");
     assert!(line.contains(&format!("peer {local}")), "{line}");
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn so_reuseaddr_does_not_let_two_servers_share_a_port() {
+    let (first, address) = bound_socket();
+    first.listen(5).expect("listen");
+    let second = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    second.set_reuse_address(true).expect("SO_REUSEADDR");
+    let error = second
+        .bind(&SockAddr::from(address))
+        .expect_err("a socket listens there");
+    assert_eq!(error.kind(), ErrorKind::AddrInUse, "{error}");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn ss_counts_the_connections_waiting_for_accept_in_recv_q() {
+    let (socket, address) = bound_socket();
+    socket.listen(5).expect("listen");
+    let _waiting: Vec<TcpStream> = (0..2).map(|_| connect(address)).collect();
+    if let Some(shown) = listening_as_ss_shows_it(address.port()) {
+        assert_eq!(shown, ["LISTEN", "2", "5"]);
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn accept_takes_connections_in_the_order_their_handshakes_finished() {
+    let (socket, address) = bound_socket();
+    socket.listen(5).expect("listen");
+    let first = connect(address);
+    let second = connect(address);
+    for client in [&first, &second] {
+        let (_, peer) = socket.accept().expect("accept");
+        assert_eq!(peer.as_socket(), client.local_addr().ok());
+    }
+}
