@@ -214,3 +214,13 @@ fn a_close_with_unread_data_resets_and_the_read_fails_with_econnreset() {
         assert_eq!(error.raw_os_error(), Some(104), "ECONNRESET");
     }
 }
+
+#[test]
+fn the_server_shows_an_invalid_utf8_byte_as_a_replacement_character() {
+    let mut server = start_server("02_talk_server", &[]);
+    let mut client = common::connect(server.address());
+    server.type_line("say something");
+    // 0xff is never valid UTF-8; the client does not wait for the line first.
+    client.write_all(b"caf\xff\n").expect("send");
+    server.expect("\"caf\u{fffd}\\n\"");
+}
