@@ -304,3 +304,17 @@ fn a_read_timeout_fails_with_wouldblock_on_linux() {
     assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
     assert_eq!(error.raw_os_error(), Some(libc::EAGAIN));
 }
+
+#[test]
+fn a_bufwriter_write_flushes_to_make_room_rather_than_taking_less() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut peer = connect(listener.local_addr().expect("address"));
+    let (stream, _) = listener.accept().expect("accept");
+    let mut writer = BufWriter::with_capacity(16, stream);
+    assert_eq!(writer.write(b"0123456789").expect("write"), 10);
+    // Ten more do not fit in the six bytes left: the first ten go to the socket to make
+    // room, and all ten new ones are taken.
+    assert_eq!(writer.write(b"abcdefghij").expect("write"), 10);
+    expect_bytes(&mut peer, b"0123456789");
+    assert_eq!(writer.buffer(), b"abcdefghij");
+}
