@@ -640,3 +640,17 @@ fn one_read_can_return_part_of_a_write_or_several_writes() {
     server.read_exact(&mut big[first..]).expect("the rest");
     writer.join().expect("writer").expect("write_all");
 }
+
+#[test]
+fn read_line_fails_on_bytes_that_are_not_utf8_where_read_until_does_not() {
+    use std::io::{BufRead, BufReader};
+    let (mut client, server) = pair();
+    client.write_all(b"caf\xff\ncaf\xff\n").expect("write");
+    let mut reader = BufReader::new(server);
+    let mut text = String::new();
+    let error = reader.read_line(&mut text).expect_err("not UTF-8");
+    assert_eq!(error.kind(), ErrorKind::InvalidData, "{error}");
+    let mut bytes = Vec::new();
+    reader.read_until(b'\n', &mut bytes).expect("any bytes");
+    assert_eq!(bytes, b"caf\xff\n");
+}
