@@ -415,3 +415,63 @@ fn a_udp_read_timeout_fails_with_wouldblock_on_linux() {
     let error = socket.recv_from(&mut [0u8; 16]).expect_err("nobody sends");
     assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
 }
+
+/// The state `ss` shows for the UDP socket bound to `address`; `None` on a machine without `ss`.
+#[cfg(target_os = "linux")]
+fn udp_state_as_ss_shows_it(address: SocketAddr) -> Option<String> {
+    let filter = format!("sport = :{}", address.port());
+    let Ok(output) = std::process::Command::new("ss")
+        .args(["-uanH", &filter])
+        .output()
+    else {
+        eprintln!("no `ss` on this machine: nothing to compare with");
+        return None;
+    };
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    shown.split_whitespace().next().map(String::from)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ss_shows_a_udp_socket_as_unconn_until_it_connects_and_then_as_estab() {
+    let socket = udp_socket();
+    let address = socket.local_addr().expect("address");
+    if let Some(state) = udp_state_as_ss_shows_it(address) {
+        assert_eq!(state, "UNCONN");
+    }
+    // connect only fixes the peer: no packet goes to it.
+    let peer = udp_socket();
+    socket
+        .connect(peer.local_addr().expect("address"))
+        .expect("connect");
+    if let Some(state) = udp_state_as_ss_shows_it(address) {
+        assert_eq!(state, "ESTAB");
+    }
+    peer.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .expect("set a read timeout");
+    let error = peer
+        .recv_from(&mut [0u8; 16])
+        .expect_err("connect sent nothing");
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_connected_udp_socket_receives_only_from_its_peer() {
+    let socket = udp_socket();
+    let (peer, stranger) = (udp_socket(), udp_socket());
+    socket
+        .connect(peer.local_addr().expect("address"))
+        .expect("connect");
+    let address = socket.local_addr().expect("address");
+    stranger.send_to(b"from a stranger", address).expect("send");
+    peer.send_to(b"from the peer", address).expect("send");
+    // The stranger's datagram was sent first, and dropped by the OS.
+    assert_eq!(
+        receive(&socket),
+        (
+            b"from the peer".to_vec(),
+            peer.local_addr().expect("address")
+        )
+    );
+}
