@@ -654,3 +654,19 @@ fn read_line_fails_on_bytes_that_are_not_utf8_where_read_until_does_not() {
     reader.read_until(b'\n', &mut bytes).expect("any bytes");
     assert_eq!(bytes, b"caf\xff\n");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_rust_program_ignores_sigpipe() {
+    // This test binary is a Rust program: std set SIGPIPE to "ignore" before main, so a
+    // write to a closed connection returns EPIPE instead of killing the process.
+    // SAFETY: an all-zero sigaction is a valid value to be overwritten, and a null new
+    // action makes the call only read the current one into `current`.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let status = unsafe {
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &raw mut current)
+    };
+    assert_eq!(status, 0, "{}", std::io::Error::last_os_error());
+    assert_eq!(current.sa_sigaction, libc::SIG_IGN);
+}
