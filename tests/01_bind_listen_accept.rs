@@ -311,3 +311,21 @@ fn accept_takes_connections_in_the_order_their_handshakes_finished() {
         assert_eq!(peer.as_socket(), client.local_addr().ok());
     }
 }
+
+#[test]
+fn a_client_that_resets_is_logged_as_lost_and_the_next_is_accepted() {
+    let mut server = start_server("01_bind_listen_accept", &[]);
+    let client = connect(server.address());
+    server.expect("accepted:");
+    // A linger time of zero makes close send a reset instead of a FIN.
+    let client = Socket::from(client);
+    client
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER 0");
+    drop(client);
+    let lost = server.expect("lost");
+    assert!(lost.contains("reset"), "{lost}");
+
+    let _next = connect(server.address());
+    server.expect("accepted:");
+}
