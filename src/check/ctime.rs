@@ -199,17 +199,20 @@ fn returns_every_byte(target: &Target) -> Outcome {
     // The reply starts with a stamp, and whatever stands between runs of x is a stamp too.
     let pieces: Vec<&str> =
         text.split('x').filter(|piece| !piece.is_empty()).collect();
-    let wrong = if !text.starts_with(|c: char| c != 'x') {
-        Some("x, with no stamp before it")
+    let wrong = if text.starts_with('x') {
+        Some("x at the very start, with no stamp before it".to_string())
     } else {
-        pieces.into_iter().find(|piece| !ctime::is_stamp(piece))
+        pieces
+            .into_iter()
+            .find(|piece| !ctime::is_stamp(piece))
+            .map(|piece| format!("{piece:?} where a stamp should be"))
     };
     match wrong {
         None => Ok(()),
-        Some(piece) => Err(Failure::new(
+        Some(got) => Err(Failure::new(
             "the reply to start with a ctime() stamp, and a stamp before \
              every later chunk",
-            format!("{piece:?}"),
+            got,
         )),
     }
 }
@@ -315,25 +318,28 @@ fn keeps_boundaries(target: &Target) -> Outcome {
     for message in messages {
         client.send_to(message, server.address)?;
     }
-    let mut echoes = Vec::new();
+    let mut replies = Vec::new();
     for _ in messages {
         let (reply, _) =
             client.receive("one reply for each of three datagrams")?;
-        echoes.push(reply.get(ctime::LEN..).unwrap_or_default().to_vec());
+        replies.push(reply);
     }
     // Loopback keeps the order, a network may not: compare as sets.
+    let mut echoes: Vec<&[u8]> = replies
+        .iter()
+        .map(|reply| reply.get(ctime::LEN..).unwrap_or_default())
+        .collect();
     echoes.sort();
-    let mut sent: Vec<Vec<u8>> = messages.iter().map(|m| m.to_vec()).collect();
+    let mut sent = messages.to_vec();
     sent.sort();
     if echoes == sent {
         Ok(())
     } else {
+        let shown_replies: Vec<String> =
+            replies.iter().map(|reply| shown(reply)).collect();
         Err(Failure::new(
-            "three replies, each one stamp and one whole datagram",
-            format!(
-                "replies ending in {:?}",
-                echoes.iter().map(|e| shown(e)).collect::<Vec<_>>()
-            ),
+            "three replies, each a stamp and one whole datagram",
+            shown_replies.join(", "),
         ))
     }
 }
