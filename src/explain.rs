@@ -334,37 +334,6 @@ mod tests {
         assert!(line.contains("`ss -tlnp`"), "{line}");
     }
 
-    /// The cause itself: a server whose queue of waiting connections is full. With a
-    /// backlog of 0, Linux queues one connection; the next client's handshake is ignored,
-    /// so its connect_timeout runs out (a refusal would fail at once, as ConnectionRefused).
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_connect_to_a_server_whose_queue_is_full_times_out() {
-        use socket2::{Domain, Socket, Type};
-        use std::net::{SocketAddr, TcpStream};
-        use std::time::Duration;
-
-        let listener =
-            Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-        let address: SocketAddr = "127.0.0.1:0".parse().expect("address");
-        listener.bind(&address.into()).expect("bind");
-        listener.listen(0).expect("listen");
-        let address = listener
-            .local_addr()
-            .expect("local address")
-            .as_socket()
-            .expect("an IP address");
-        let patience = Duration::from_millis(500);
-        let _queued =
-            TcpStream::connect_timeout(&address, Duration::from_secs(2))
-                .expect("the first connection fits in the queue");
-        let error = TcpStream::connect_timeout(&address, patience)
-            .expect_err("the queue is full: the handshake is ignored");
-        assert_eq!(error.kind(), ErrorKind::TimedOut, "{error}");
-        let line = explain(&error, client(), Some(address));
-        assert!(line.contains("queue of connections waiting"), "{line}");
-    }
-
     #[cfg(target_os = "linux")]
     #[test]
     fn an_unreachable_host_is_named_as_unreachable() {
