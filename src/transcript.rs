@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
 
+pub mod diffs;
+
 /// Where the transcripts are, from the repository's root.
 pub const DIRECTORY: &str = "book/src/transcripts";
 
@@ -586,8 +588,15 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIRECTORY);
-    match update(&directory, &transcripts, args.check) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let directory = root.join(DIRECTORY);
+    // The chat chapters' diffs are written (and checked) beside the sessions.
+    let updated =
+        update(&directory, &transcripts, args.check).and_then(|mut changed| {
+            changed.extend(diffs::update(root, &directory, args.check)?);
+            Ok(changed)
+        });
+    match updated {
         Ok(changed) if args.check && !changed.is_empty() => {
             style::error(format!(
                 "out of date: {} (run `cargo run -- transcripts`)",

@@ -1,8 +1,9 @@
 //! The book's terminal sessions are what the programs print now: every transcript in
 //! `book/src/transcripts/` is played again from its script and compared, with times, dates and
-//! ports masked. When one differs, `cargo run -- transcripts` writes them anew.
+//! ports masked; so is every chat chapter's diff, made again from the lesson files. When one
+//! differs, `cargo run -- transcripts` writes them anew.
 
-use socket_lessons::transcript::{self, DIRECTORY, Transcript, mask};
+use socket_lessons::transcript::{self, DIRECTORY, Transcript, diffs, mask};
 use std::fs;
 use std::path::Path;
 
@@ -70,6 +71,23 @@ fn the_books_sessions_are_what_the_programs_print_now() {
         "the book shows sessions the programs no longer print; \
          run `cargo run -- transcripts` and read the changes:\n{}",
         stale.join("\n")
+    );
+}
+
+#[test]
+fn the_chat_chapters_diffs_are_what_the_lesson_files_give_now() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let changed = diffs::update(root, &directory(), true)
+        .unwrap_or_else(|error| panic!("cannot make the diffs: {error}"));
+    assert!(
+        changed.is_empty(),
+        "the chat chapters open with diffs the lesson files no longer give; \
+         run `cargo run -- transcripts` and read the changes:\n{}",
+        changed
+            .iter()
+            .map(|file| format!("{DIRECTORY}/{file}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
