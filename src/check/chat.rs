@@ -317,7 +317,10 @@ impl Room {
         let message =
             format!("the message of {from}'s line {}", shown(line.as_bytes()));
         if to == from {
-            format!("{to} (the sender) to receive {message}")
+            format!(
+                "{to} (the sender) to receive {message}: a line goes back to \
+                 its sender too"
+            )
         } else {
             format!(
                 "{to} to receive {message} too: every line goes to every \
