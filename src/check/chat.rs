@@ -637,10 +637,11 @@ fn stops_on_quit(target: &Target) -> Outcome {
             .map_err(|failure| {
                 note(
                     failure,
-                    "the server did not close its clients' connections \
-                     (on Linux, close() from another thread does not wake a \
-                     thread blocked in recv() on that socket, and sends \
-                     nothing while it is blocked; shutdown() does both)",
+                    "the server did not close its clients' connections (a \
+                     close() from another thread is not enough on Linux: it \
+                     neither wakes a thread blocked in recv() on that socket \
+                     nor sends anything while it is blocked; shutdown() does \
+                     both)",
                 )
             });
         if let Err(failure) = closed {
@@ -1034,7 +1035,14 @@ fn client_leaves_at_the_end_of_input(target: &Target) -> Outcome {
 
 fn client_exits_when_the_server_closes(target: &Target) -> Outcome {
     let (mut client, server, _listener) = client_connected(target)?;
-    drop(server);
+    // A FIN, not a reset: what the client may have sent stays unread here,
+    // and closing a socket with unread bytes would send a reset instead.
+    server
+        .stream()
+        .shutdown(std::net::Shutdown::Write)
+        .map_err(|error| {
+            Failure::new("to close the check's side", error.to_string())
+        })?;
     let deadline = Instant::now() + TIMEOUT;
     let mut said = false;
     while let Some(line) = client.next_line(deadline) {
@@ -1053,7 +1061,9 @@ fn client_exits_when_the_server_closes(target: &Target) -> Outcome {
             client.silence_report(),
         ));
     }
-    client.wait_for_exit(TIMEOUT).map(drop)
+    client.wait_for_exit(TIMEOUT)?;
+    drop(server);
+    Ok(())
 }
 
 #[cfg(test)]
