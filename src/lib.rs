@@ -16,6 +16,7 @@
 //! - [`style`]: colours that tell events, data and errors apart; per-message lines off.
 //! - [`console`]: reading the lines a person types.
 //! - [`ctime`]: the time as C's `ctime()` prints it, for the ctime protocol.
+//! - [`chat`]: the time in a chat message's header, and reading a header back.
 //! - [`explain`]: an error in one line, with the address, the OS error's name and the remedy.
 //!
 //! **The protocol checks**: [`check`] holds what each lesson promises on the wire, as code
@@ -27,6 +28,7 @@
 //!
 //! **Taught code**, a lesson in itself, comes with lesson 06: the socketserver framework.
 
+pub mod chat;
 pub mod check;
 pub mod cli;
 pub mod console;

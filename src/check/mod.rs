@@ -17,6 +17,7 @@
 //! through [`process`], and talked to through [`peer`].
 
 pub mod bind_accept;
+pub mod chat;
 pub mod command;
 pub mod ctime;
 pub mod makefile;

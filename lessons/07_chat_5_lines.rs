@@ -1,0 +1,203 @@
+//! Lesson 07, stage 5 — the group chat server: lines.
+//!
+//! Until now each `read` was taken for a line, but TCP carries bytes, not
+//! lines: a line can arrive in pieces, and two lines can arrive in one read.
+//! Now each client's reader is a `BufReader` on the socket's read half, and
+//! a message is one whole line, however the bytes came. Writes still go
+//! through the table's handle, never through the reader's buffer.
+
+use socket_lessons::{chat, cli, console, ready, style};
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How long one write may wait for a client to make room before we give up
+/// on that client: the time a client may stop reading and stay.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+// ANCHOR: clients
+/// Every connected client, by address: the stream to write its messages to.
+/// The accept thread adds to it while the client threads read it, so it
+/// lives behind a Mutex, and in an Arc so that every thread can own a handle.
+/// Each stream is in an Arc too, so that a broadcast can keep one after it
+/// has let go of the lock.
+type Clients = Arc<Mutex<HashMap<SocketAddr, Arc<TcpStream>>>>;
+// ANCHOR_END: clients
+
+fn main() -> ExitCode {
+    cli::run(env!("CARGO_BIN_NAME"), serve)
+}
+
+// ANCHOR: start
+fn serve(args: cli::Endpoint) -> io::Result<()> {
+    let listener = TcpListener::bind(args.socket_addr()?)?;
+    let address = listener.local_addr()?;
+    ready::listening(address);
+    let clients = Clients::default();
+    // The tutorial's threading.Event: set once, by the console, and read by
+    // the accept thread before each accept.
+    let stop_requested = Arc::new(AtomicBool::new(false));
+    let acceptor = thread::spawn({
+        let clients = Arc::clone(&clients);
+        let stop_requested = Arc::clone(&stop_requested);
+        move || accept(listener, clients, &stop_requested)
+    });
+
+    // The main thread is the console now. The end of input (Ctrl-D) stops
+    // the server as quit does.
+    while let Some(command) = console::read_line("")? {
+        if command.trim() == "quit" {
+            break;
+        }
+        style::notice("type quit to stop the server");
+    }
+    stop(address, &clients, &stop_requested)?;
+    match acceptor.join() {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::other("the accept thread panicked")),
+    }
+}
+// ANCHOR_END: start
+
+// ANCHOR: stop
+fn stop(
+    address: SocketAddr,
+    clients: &Clients,
+    stop_requested: &AtomicBool,
+) -> io::Result<()> {
+    stop_requested.store(true, Ordering::SeqCst);
+    // accept() has no timeout, and closing the listener from another thread
+    // does not wake it on Linux. What does: a client. We connect to
+    // ourselves; accept returns, and the loop sees the flag.
+    let mut wake = address;
+    if wake.ip().is_unspecified() {
+        wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    TcpStream::connect(wake)?;
+    // Dropping the table's handles would not wake the readers blocked in
+    // read(): a socket stays open while any handle is left, and theirs is.
+    // shutdown() acts on the socket itself: each read returns 0 at once,
+    // and each client sees its connection end.
+    for stream in lock(clients).values() {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    style::event("stopped");
+    Ok(())
+}
+// ANCHOR_END: stop
+
+// ANCHOR: accept
+fn accept(
+    listener: TcpListener,
+    clients: Clients,
+    stop_requested: &AtomicBool,
+) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept()?;
+        // The connection that woke us to stop is not a client.
+        if stop_requested.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        style::event(format!("connected: {peer}"));
+        // Two handles on one socket (Python's dup): the table's, for the
+        // other threads to write to, and the reader's, moved to its thread.
+        let writer = stream.try_clone()?;
+        // SO_SNDTIMEO: a write to a client that does not read fails after
+        // WRITE_TIMEOUT instead of blocking for ever.
+        writer.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        lock(&clients).insert(peer, Arc::new(writer));
+        let clients = Arc::clone(&clients);
+        thread::spawn(move || {
+            let result = receive(stream, peer, &clients);
+            // However the conversation ended (quit, a close, an error), the
+            // client leaves the table now. Removing drops the table's handle;
+            // the reader's went when receive returned: the socket is closed.
+            lock(&clients).remove(&peer);
+            match result {
+                Ok(()) => style::event(format!("closed: {peer}")),
+                Err(error) => style::notice(format!("lost {peer}: {error}")),
+            }
+        });
+    }
+}
+// ANCHOR_END: accept
+
+// ANCHOR: receive
+/// Reads what `peer` sends and broadcasts each line, until it closes.
+fn receive(
+    stream: TcpStream,
+    peer: SocketAddr,
+    clients: &Clients,
+) -> io::Result<()> {
+    // The reader owns this handle and its buffer: bytes read past the end
+    // of a line wait there for the next call. Nobody writes through it.
+    let reader = BufReader::new(stream);
+    // lines() reads until `\n` (however many reads that takes) and returns
+    // the line without its `\n` or `\r\n`. It ends when the client closes.
+    for line in reader.lines() {
+        let line = line?;
+        style::received(peer, line.as_bytes());
+        // The polite way out. Not broadcast: it is for the server only.
+        if line.trim() == "quit" {
+            return Ok(());
+        }
+        let message = format!("{} {peer}\n{line}\n", chat::timestamp());
+        broadcast(clients, message.as_bytes());
+    }
+    // The client has closed: it will send nothing more.
+    Ok(())
+}
+// ANCHOR_END: receive
+
+// ANCHOR: broadcast
+/// Sends `message` to every client, and drops those that cannot take it.
+fn broadcast(clients: &Clients, message: &[u8]) {
+    // A copy of the list, made under the lock: each Arc::clone only counts
+    // one more owner. The lock is released at the end of this statement, so
+    // clients can join and leave while we write.
+    let recipients: Vec<(SocketAddr, Arc<TcpStream>)> = lock(clients)
+        .iter()
+        .map(|(peer, stream)| (*peer, Arc::clone(stream)))
+        .collect();
+    let mut failed = Vec::new();
+    for (peer, stream) in recipients {
+        // `&TcpStream` can write: a socket needs no `mut` to send.
+        if let Err(error) = (&*stream).write_all(message) {
+            // A send timeout shows as WouldBlock (EAGAIN) on Unix and as
+            // TimedOut on Windows: the client has stopped reading.
+            let stuck = matches!(
+                error.kind(),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut
+            );
+            if stuck {
+                style::notice(format!("dropping {peer}: it stopped reading"));
+            } else {
+                style::notice(format!("dropping {peer}: {error}"));
+            }
+            failed.push(peer);
+        }
+    }
+    // A client whose write failed is gone or stuck: take it out of the
+    // table, and shut its socket down, which wakes its reader to end.
+    for peer in failed {
+        if let Some(stream) = lock(clients).remove(&peer) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Takes the lock. A thread that panicked while holding it leaves the
+/// table "poisoned"; the table itself is still sound, so we go on with it.
+fn lock(
+    clients: &Clients,
+) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<TcpStream>>> {
+    clients
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+// ANCHOR_END: broadcast
