@@ -14,7 +14,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// The most bytes one `read` takes off a socket: the tutorial's `recv(1024)`.
@@ -74,6 +74,7 @@ fn stop(
     clients: &Clients,
     stop_requested: &AtomicBool,
 ) -> io::Result<()> {
+    style::event("stopping");
     stop_requested.store(true, Ordering::SeqCst);
     // accept() has no timeout, and closing the listener from another thread
     // does not wake it on Linux. What does: a client. We connect to
@@ -90,7 +91,6 @@ fn stop(
     for stream in lock(clients).values() {
         let _ = stream.shutdown(Shutdown::Both);
     }
-    style::event("stopped");
     Ok(())
 }
 // ANCHOR_END: stop
@@ -101,10 +101,17 @@ fn accept(
     clients: Clients,
     stop_requested: &AtomicBool,
 ) -> io::Result<()> {
+    // The client threads that may still run, so that stopping can wait.
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
     loop {
         let (stream, peer) = listener.accept()?;
-        // The connection that woke us to stop is not a client.
+        // The connection that woke us to stop is not a client. Each client
+        // thread ends once its socket is shut down; we wait for them all,
+        // so that nothing is cut off when the process exits.
         if stop_requested.load(Ordering::SeqCst) {
+            for reader in readers {
+                let _ = reader.join();
+            }
             return Ok(());
         }
         style::event(format!("connected: {peer}"));
@@ -116,7 +123,9 @@ fn accept(
         writer.set_write_timeout(Some(WRITE_TIMEOUT))?;
         lock(&clients).insert(peer, Arc::new(writer));
         let clients = Arc::clone(&clients);
-        thread::spawn(move || {
+        // A thread that has ended needs no join: let its handle go.
+        readers.retain(|reader| !reader.is_finished());
+        readers.push(thread::spawn(move || {
             let result = receive(stream, peer, &clients);
             // However the conversation ended (quit, a close, an error), the
             // client leaves the table now. Removing drops the table's handle;
@@ -126,7 +135,7 @@ fn accept(
                 Ok(()) => style::event(format!("closed: {peer}")),
                 Err(error) => style::notice(format!("lost {peer}: {error}")),
             }
-        });
+        }));
     }
 }
 // ANCHOR_END: accept

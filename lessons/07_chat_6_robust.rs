@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// How long one write may wait for a client to make room. The queue already
@@ -97,6 +97,7 @@ fn stop(
     clients: &Clients,
     stop_requested: &AtomicBool,
 ) -> io::Result<()> {
+    style::event("stopping");
     stop_requested.store(true, Ordering::SeqCst);
     // accept() has no timeout, and closing the listener from another thread
     // does not wake it on Linux. What does: a client. We connect to
@@ -112,7 +113,6 @@ fn stop(
     for client in lock(clients).values() {
         let _ = client.stream.shutdown(Shutdown::Both);
     }
-    style::event("stopped");
     Ok(())
 }
 // ANCHOR_END: stop
@@ -124,6 +124,8 @@ fn accept(
     stop_requested: &AtomicBool,
     args: &Args,
 ) -> io::Result<()> {
+    // The client threads that may still run, so that stopping can wait.
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(connection) => connection,
@@ -137,24 +139,34 @@ fn accept(
                 continue;
             }
         };
-        // The connection that woke us to stop is not a client.
+        // The connection that woke us to stop is not a client. Each client
+        // thread ends once its socket is shut down; we wait for them all,
+        // so that nothing is cut off when the process exits.
         if stop_requested.load(Ordering::SeqCst) {
+            for reader in readers {
+                let _ = reader.join();
+            }
             return Ok(());
         }
-        if let Err(error) = join(stream, peer, &clients, args) {
-            style::notice(format!("could not serve {peer}: {error}"));
+        // A thread that has ended needs no join: let its handle go.
+        readers.retain(|reader| !reader.is_finished());
+        match join(stream, peer, &clients, args) {
+            Ok(reader) => readers.push(reader),
+            Err(error) => {
+                style::notice(format!("could not serve {peer}: {error}"));
+            }
         }
     }
 }
 
 /// Puts a new client in the table, with a writer thread and a reader
-/// thread of its own.
+/// thread of its own; returns the reader's handle.
 fn join(
     stream: TcpStream,
     peer: SocketAddr,
     clients: &Clients,
     args: &Args,
-) -> io::Result<()> {
+) -> io::Result<JoinHandle<()>> {
     // SO_SNDTIMEO: a write to a client that does not read fails after
     // WRITE_TIMEOUT instead of blocking its writer for ever.
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
@@ -191,11 +203,10 @@ fn join(
                 }
             }
         });
-    if let Err(error) = reader {
+    if reader.is_err() {
         leave(clients, peer);
-        return Err(error);
     }
-    Ok(())
+    reader
 }
 
 /// Takes `peer` out of the table. Its queue's sender goes with it, so its
