@@ -48,11 +48,11 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
 fn accept(listener: TcpListener, clients: Clients) -> io::Result<()> {
     loop {
         let (stream, peer) = listener.accept()?;
-        style::event(format!("connected: {peer}"));
         // Two handles on one socket (Python's dup): the table's, for the
         // other threads to write to, and the reader's, moved to its thread.
         let writer = stream.try_clone()?;
         lock(&clients).insert(peer, writer);
+        style::event(format!("connected: {peer}"));
         let clients = Arc::clone(&clients);
         thread::spawn(move || match receive(stream, peer, &clients) {
             Ok(()) => style::event(format!("closed: {peer}")),

@@ -110,7 +110,6 @@ fn accept(
             }
             return Ok(());
         }
-        style::event(format!("connected: {peer}"));
         // Two handles on one socket (Python's dup): the table's, for the
         // other threads to write to, and the reader's, moved to its thread.
         let writer = stream.try_clone()?;
@@ -118,6 +117,7 @@ fn accept(
         // WRITE_TIMEOUT instead of blocking for ever.
         writer.set_write_timeout(Some(WRITE_TIMEOUT))?;
         lock(&clients).insert(peer, Arc::new(writer));
+        style::event(format!("connected: {peer}"));
         let clients = Arc::clone(&clients);
         // A thread that has ended needs no join: let its handle go.
         readers.retain(|reader| !reader.is_finished());
