@@ -4,8 +4,8 @@
 //! client, so one client that stopped reading stalled everyone: its socket's
 //! buffers filled, the write blocked, and every other thread waited for the
 //! lock. Now a broadcast copies the list of clients under the lock and
-//! writes with the lock released; a write that cannot finish within a second
-//! fails, and a client whose write fails is dropped.
+//! writes with the lock released; a write that makes no progress for half a
+//! second fails, and a client whose write fails is dropped.
 
 use socket_lessons::{chat, cli, console, ready, style};
 use std::collections::HashMap;
@@ -21,8 +21,10 @@ use std::time::Duration;
 const BUFFER_SIZE: usize = 1024;
 
 /// How long one write may wait for a client to make room before we give up
-/// on that client: the time a client may stop reading and stay.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// on that client. The OS counts it for each write call, and write_all may
+/// make two (one that sends part, one that waits in vain): a client that
+/// stops reading holds a broadcast up for about a second at most.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(500);
 
 // ANCHOR: clients
 /// Every connected client, by address: the stream to write its messages to.

@@ -17,8 +17,10 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// How long one write may wait for a client to make room before we give up
-/// on that client: the time a client may stop reading and stay.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// on that client. The OS counts it for each write call, and write_all may
+/// make two (one that sends part, one that waits in vain): a client that
+/// stops reading holds a broadcast up for about a second at most.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(500);
 
 // ANCHOR: clients
 /// Every connected client, by address: the stream to write its messages to.
