@@ -1,0 +1,258 @@
+//! Lesson 07, stage 1: the broadcast server keeps the chat protocol's first
+//! promises (`socket_lessons::check::chat::BROADCAST`: every line to every
+//! client, the sender included, under its header), and what the program adds:
+//! its log names each client by its address, a client that leaves is logged
+//! `closed` (or `lost`, after a reset), and it has no console: typing `quit`
+//! or ending its input changes nothing, and only Ctrl-C stops it.
+
+mod common;
+
+use common::{Running, TIMEOUT, connect, read_until, start_server};
+use socket_lessons::chat;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+const STAGE: &str = "07_chat_1_broadcast";
+
+#[test]
+fn keeps_the_broadcast_protocol() {
+    common::assert_keeps_its_protocol(STAGE, &[]);
+}
+
+/// A client of the test's, connected to the server under test.
+struct Client {
+    stream: TcpStream,
+    /// Its address as the server sees it: what its messages' header names.
+    address: SocketAddr,
+    /// Bytes read past the last whole message.
+    unread: Vec<u8>,
+}
+
+impl Client {
+    /// Connects, and waits for the server's `connected` line: from then on
+    /// the client is in the table, and every broadcast reaches it.
+    fn join(server: &mut Running) -> Client {
+        let stream = connect(server.address());
+        let address = stream.local_addr().expect("our address");
+        server.expect(&format!("connected: {address}"));
+        Client {
+            stream,
+            address,
+            unread: Vec::new(),
+        }
+    }
+
+    /// Sends `line` and its `\n` in one write.
+    fn send(&mut self, line: &str) {
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send");
+    }
+
+    /// Reads the next message: the sender its header names, and its line.
+    fn message(&mut self) -> (SocketAddr, String) {
+        let newlines =
+            |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'\n').count();
+        let have = newlines(&self.unread);
+        if have < 2 {
+            let more = read_until(&mut self.stream, |received| {
+                have + newlines(received) >= 2
+            });
+            self.unread.extend(more);
+        }
+        let header_end = self.unread.iter().position(|&b| b == b'\n');
+        let header_end = header_end.expect("a header line");
+        let line_end = header_end
+            + 1
+            + self.unread[header_end + 1..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("a message line");
+        let message: Vec<u8> = self.unread.drain(..=line_end).collect();
+        let header = String::from_utf8_lossy(&message[..header_end]);
+        let header = chat::parse_header(&header)
+            .unwrap_or_else(|| panic!("not a header: {header:?}"));
+        assert!(chat::is_now(&header.time), "stamped now: {}", header.time);
+        let line = &message[header_end + 1..line_end];
+        (header.sender, String::from_utf8_lossy(line).into_owned())
+    }
+
+    /// Reads the next message, which must be `from`'s `line`.
+    fn expect_message(&mut self, from: SocketAddr, line: &str) {
+        assert_eq!(
+            self.message(),
+            (from, line.to_string()),
+            "at {}",
+            self.address
+        );
+    }
+
+    /// Expects nothing at all for `quiet`: no message, and no close.
+    fn expect_silence(&mut self, quiet: Duration) {
+        assert!(self.unread.is_empty(), "{:?}", self.unread);
+        common::expect_silence(&mut self.stream, quiet);
+    }
+}
+
+/// `room[from]` sends `line`, and everyone reads its message.
+fn say(room: &mut [Client], from: usize, line: &str) {
+    room[from].send(line);
+    let sender = room[from].address;
+    for client in room {
+        client.expect_message(sender, line);
+    }
+}
+
+/// The log line of `line`, sent with its `\n` in one write, arriving from
+/// `peer`.
+fn received(peer: SocketAddr, line: &str) -> String {
+    let bytes = format!("{line}\n");
+    format!("received {} bytes from {peer}: {bytes:?}", bytes.len())
+}
+
+#[test]
+fn logs_each_client_connected_and_each_line_received_by_its_address() {
+    let mut server = start_server(STAGE, &[]);
+    let mut room: Vec<Client> =
+        (0..3).map(|_| Client::join(&mut server)).collect();
+    let lines = ["hello from the first", "from the second", "third, hi"];
+    for (from, line) in lines.iter().enumerate() {
+        say(&mut room, from, line);
+    }
+    for (client, line) in room.iter().zip(lines) {
+        server.expect(&received(client.address, line));
+    }
+}
+
+#[test]
+fn logs_a_client_that_closes_as_closed_and_one_that_resets_as_lost() {
+    let mut server = start_server(STAGE, &[]);
+    let mut room = vec![Client::join(&mut server), Client::join(&mut server)];
+    say(&mut room, 0, "hello");
+    let polite = room.remove(1);
+    let polite_address = polite.address;
+    drop(polite); // a FIN: everything it was sent has been read
+    server.expect(&format!("closed: {polite_address}"));
+
+    let rude = Client::join(&mut server);
+    let rude_address = rude.address;
+    // SO_LINGER with a zero timeout makes close() send a reset, not a FIN.
+    socket2::SockRef::from(&rude.stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("set SO_LINGER");
+    drop(rude);
+    let lost = server.expect(&format!("lost {rude_address}: "));
+    assert!(lost.contains("reset"), "{lost}");
+}
+
+#[test]
+fn has_no_console_typing_quit_or_ending_its_input_stops_nothing() {
+    let mut server = start_server(STAGE, &[]);
+    let mut room = vec![Client::join(&mut server), Client::join(&mut server)];
+    server.type_line("quit");
+    server.close_stdin();
+    // Stage 2 closes its clients within milliseconds of this; stage 1 does
+    // not even read it.
+    for client in &mut room {
+        client.expect_silence(Duration::from_millis(300));
+    }
+    say(&mut room, 1, "still here");
+    room.push(Client::join(&mut server));
+    say(&mut room, 2, "and a newcomer");
+}
+
+/// What the terminal does on Ctrl-C: SIGINT to the program. With no handler
+/// of its own, the program is killed by the signal; the OS closes its
+/// sockets, and every client sees its connection end.
+#[cfg(unix)]
+#[test]
+fn only_ctrl_c_stops_it() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Command, Stdio};
+
+    let mut command = Command::new(common::binary(STAGE));
+    command
+        .args(["--port", "0"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    // A shell that starts jobs in the background may hand them SIGINT
+    // ignored, and exec keeps that; a terminal's foreground program gets the
+    // default action, as here.
+    // SAFETY: signal() is async-signal-safe, and only resets one disposition
+    // in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = command.spawn().expect("start the server");
+    let mut server = Killed(child);
+    let lines = log_lines(&mut server.0);
+    let address = loop {
+        let line = lines.recv_timeout(TIMEOUT).expect("the ready line");
+        if let Some(address) = socket_lessons::ready::parse(&line) {
+            break address;
+        }
+    };
+    let mut client = connect(address);
+    let me = client.local_addr().expect("our address");
+    let logged = format!("connected: {me}");
+    while lines.recv_timeout(TIMEOUT).expect("connected") != logged {}
+
+    // quit, then the end of its input: nothing happens.
+    let mut console = server.0.stdin.take().expect("stdin is piped");
+    console.write_all(b"quit\n").expect("type quit");
+    drop(console);
+    client.write_all(b"still up?\n").expect("send");
+    let echo = read_until(&mut client, |bytes| bytes.ends_with(b"still up?\n"));
+    let echo = String::from_utf8_lossy(&echo);
+    let (header, line) = echo.split_once('\n').expect("two lines");
+    let header = chat::parse_header(header).expect("a header");
+    assert_eq!((header.sender, line), (me, "still up?\n"));
+
+    let pid = i32::try_from(server.0.id()).expect("a pid");
+    // SAFETY: kill() has no memory effects; pid is our own child's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "send SIGINT");
+    match client.read(&mut [0u8; 64]) {
+        Ok(0) => {}
+        Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("expected the connection to end, got {other:?}"),
+    }
+    let status = server.0.wait().expect("the exit status");
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status}");
+}
+
+/// A child process that is killed if the test fails before it ends.
+#[cfg(unix)]
+struct Killed(std::process::Child);
+
+#[cfg(unix)]
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The child's stdout, line by line, through a channel: so that each wait
+/// for a line can have a deadline.
+#[cfg(unix)]
+fn log_lines(
+    child: &mut std::process::Child,
+) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
