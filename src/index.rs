@@ -665,6 +665,24 @@ pub const EXERCISES: &[Exercise] = &[
         summary: "the server answers each datagram with two: send the time and the data as one datagram",
         section: "book/src/05_udp.md#exercises",
     },
+    Exercise {
+        name: "ex07_chat_3_leave",
+        lesson: "07_chat_3_leave",
+        summary: "quit is broadcast and leavers stay in the table: end the conversation on quit, and remove the client",
+        section: "book/src/07_chat_3_leave.md#exercises",
+    },
+    Exercise {
+        name: "ex07_chat_4_lock",
+        lesson: "07_chat_4_lock",
+        summary: "a broadcast writes under the lock, and one stuck client stalls all: write outside it, with a timeout",
+        section: "book/src/07_chat_4_lock.md#exercises",
+    },
+    Exercise {
+        name: "ex07_chat_6_robust",
+        lesson: "07_chat_6_robust",
+        summary: "lines() holds any line however long and dies on bad bytes: bound each line, and take any bytes",
+        section: "book/src/07_chat_6_robust.md#exercises",
+    },
 ];
 
 /// The exercise with this binary name, if there is one.

@@ -56,3 +56,18 @@ fn ex04_makefile_server() {
 fn ex05_udp_server() {
     assert_done("ex05_udp_server");
 }
+
+#[test]
+fn ex07_chat_3_leave() {
+    assert_done("ex07_chat_3_leave");
+}
+
+#[test]
+fn ex07_chat_4_lock() {
+    assert_done("ex07_chat_4_lock");
+}
+
+#[test]
+fn ex07_chat_6_robust() {
+    assert_done("ex07_chat_6_robust");
+}
