@@ -23,6 +23,8 @@ use crate::chat;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -743,41 +745,63 @@ fn connect_small(address: SocketAddr) -> Result<Peer, Failure> {
 fn a_slow_reader_stalls_nobody(target: &Target) -> Outcome {
     const LINE: usize = 1024;
     const LINES: usize = 8 * 1024;
+    // Bob sends this many lines at a time, and keeps at most WINDOW lines
+    // on their way back to him: he reads as fast as he writes, so that no
+    // server takes him for a slow reader too.
+    const BATCH: usize = 32;
+    const WINDOW: usize = 128;
     const MARKER: &[u8] = b"zzzzzzzzzzzzzzzz\n";
     let mut room = Room::open(target, false)?;
     let alice = connect_small(room.server.address)?;
     room.join_with("alice", alice)?;
     room.join("bob")?;
     // From now on alice reads nothing.
-    let mut flood = Vec::with_capacity(LINE * LINES + MARKER.len());
-    for _ in 0..LINES {
-        flood.extend_from_slice(&[b'x'; LINE - 1]);
-        flood.push(b'\n');
+    let mut batch = Vec::with_capacity(LINE * BATCH);
+    for _ in 0..BATCH {
+        batch.extend_from_slice(&[b'x'; LINE - 1]);
+        batch.push(b'\n');
     }
-    flood.extend_from_slice(MARKER);
     let bob = &mut room.member("bob").peer;
     let mut writer = bob.stream().try_clone().map_err(|error| {
         Failure::new("a second handle on bob's socket", error.to_string())
     })?;
-    let sending = thread::spawn(move || {
-        writer
-            .set_write_timeout(Some(TIMEOUT))
-            .and_then(|()| writer.write_all(&flood))
-    });
+    // How many lines have come back to bob; and whether the check gave up.
+    let returned = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sending = {
+        let (returned, stop) = (Arc::clone(&returned), Arc::clone(&stop));
+        thread::spawn(move || -> std::io::Result<()> {
+            writer.set_write_timeout(Some(TIMEOUT))?;
+            let mut sent = 0;
+            while sent < LINES {
+                while sent >= returned.load(Ordering::Relaxed) + WINDOW {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    thread::sleep(Duration::from_millis(1));
+                }
+                writer.write_all(&batch)?;
+                sent += BATCH;
+            }
+            writer.write_all(MARKER)
+        })
+    };
     // 'x' and 'z' never occur in a header: count them in whatever comes.
     let (want_x, want_z) = (LINES * (LINE - 1), MARKER.len() - 1);
     let (mut got_x, mut got_z) = (0, 0);
     while got_x < want_x || got_z < want_z {
-        let chunk = bob
-            .read_until("more of bob's broadcasts", |received| {
-                if received.is_empty() {
-                    Progress::More
-                } else {
-                    Progress::Done(received.len())
-                }
-            })
-            .map_err(|failure| {
-                Failure::new(
+        let chunk = bob.read_until("more of bob's broadcasts", |received| {
+            if received.is_empty() {
+                Progress::More
+            } else {
+                Progress::Done(received.len())
+            }
+        });
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(failure) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(Failure::new(
                     format!(
                         "bob to receive all {LINES} of his {LINE}-byte lines \
                          and a last marker line, each read within \
@@ -791,10 +815,12 @@ fn a_slow_reader_stalls_nobody(target: &Target) -> Outcome {
                         got_x / (LINE - 1),
                         failure.got
                     ),
-                )
-            })?;
+                ));
+            }
+        };
         got_x += chunk.iter().filter(|&&byte| byte == b'x').count();
         got_z += chunk.iter().filter(|&&byte| byte == b'z').count();
+        returned.store(got_x / (LINE - 1), Ordering::Relaxed);
     }
     match sending.join() {
         Ok(Ok(())) => Ok(()),
