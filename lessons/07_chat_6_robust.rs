@@ -234,17 +234,18 @@ fn receive(
         // first byte that is not UTF-8.
         let limit = max_line as u64 + 1;
         let count = (&mut reader).take(limit).read_until(b'\n', &mut line)?;
-        // The client has closed: it will send nothing more. (A last line
-        // with no newline, cut short by the close, is dropped.)
-        if count == 0 || line.last() != Some(&b'\n') && count <= max_line {
-            return Ok(());
-        }
-        if count > max_line {
+        let ended = line.ends_with(b"\n");
+        if !ended && count > max_line {
             let error = format!("error: line longer than {max_line} bytes\n");
             send_to(clients, peer, error.as_bytes());
             return Err(io::Error::other(format!(
                 "sent a line longer than {max_line} bytes"
             )));
+        }
+        // No newline, and not too long: the client has closed, and will
+        // send nothing more (a last line cut short by the close is dropped).
+        if !ended {
+            return Ok(());
         }
         style::received(peer, &line);
         // Bytes that are not UTF-8 become U+FFFD (�): shown, not fatal.
