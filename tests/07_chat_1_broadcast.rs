@@ -256,3 +256,49 @@ fn log_lines(
     });
     lines
 }
+
+/// Compiles `book/src/refusals/NAME.rs` (a listing of the chapter, not part of
+/// the crate) and returns what rustc said; panics if it compiled.
+fn refusal(name: &str) -> String {
+    let listing = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book/src/refusals")
+        .join(format!("{name}.rs"));
+    let metadata = std::env::temp_dir()
+        .join(format!("socket-lessons-{name}-{}", std::process::id()));
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = std::process::Command::new(rustc)
+        .args(["--edition", "2024", "--emit=metadata", "-o"])
+        .arg(&metadata)
+        .arg(&listing)
+        .output()
+        .expect("rustc runs");
+    let _ = std::fs::remove_file(&metadata);
+    assert!(!output.status.success(), "{name}.rs compiled");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The chapter's four tries at sharing the seed's table between threads, and
+/// the error each gets, as the chapter quotes it.
+#[test]
+fn the_compiler_refuses_the_seeds_unguarded_table() {
+    for (name, error) in [
+        (
+            "07_borrowed",
+            "error[E0373]: closure may outlive the current function, but it \
+             borrows `clients`, which is owned by the current function",
+        ),
+        ("07_moved", "error[E0382]: borrow of moved value: `clients`"),
+        (
+            "07_shared",
+            "error[E0596]: cannot borrow data in an `Arc` as mutable",
+        ),
+        (
+            "07_rc",
+            "error[E0277]: `Rc<RefCell<HashMap<std::net::SocketAddr, \
+             TcpStream>>>` cannot be sent between threads safely",
+        ),
+    ] {
+        let said = refusal(name);
+        assert!(said.contains(error), "{name}.rs: {said}");
+    }
+}
