@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Running, connect, read_until, start_server};
+use common::{Running, TIMEOUT, connect, read_until, start_server};
 use socket_lessons::chat;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -189,4 +189,54 @@ fn stage_1_cannot_be_stopped_from_its_console() {
     }
     say(&mut room, 0, "are we still connected?");
     say(&mut room, 1, "we are");
+}
+
+/// The tutorial's way to stop accepting: close the listening socket from
+/// another thread. On Linux the thread blocked in accept() stays blocked,
+/// because the call holds on to the socket; the socket even goes on
+/// listening, and the next client to connect is accepted.
+#[cfg(target_os = "linux")]
+#[test]
+fn closing_a_listener_from_another_thread_does_not_wake_its_accept() {
+    use std::net::TcpListener;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let address = listener.local_addr().expect("its address");
+    let descriptor = listener.into_raw_fd();
+    let (started, thread_id) = mpsc::channel();
+    let (finished, accepted) = mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: the descriptor is a listening socket's, and this is its
+        // only owner until the test closes the number below; forget() keeps
+        // this thread from closing it a second time.
+        let listener = unsafe { TcpListener::from_raw_fd(descriptor) };
+        let _ = started.send(unsafe { libc::gettid() });
+        let _ = finished.send(listener.accept().is_ok());
+        std::mem::forget(listener);
+    });
+    let thread = thread_id.recv_timeout(TIMEOUT).expect("a thread");
+    // Wait until the thread is inside accept4(), as /proc shows it.
+    let syscall = format!("/proc/self/task/{thread}/syscall");
+    let deadline = Instant::now() + TIMEOUT;
+    while !std::fs::read_to_string(&syscall).is_ok_and(|text| {
+        text.split(' ').next() == Some(&libc::SYS_accept4.to_string())
+    }) {
+        assert!(Instant::now() < deadline, "the thread never reached accept");
+        std::thread::yield_now();
+    }
+    // SAFETY: closes the number only; the socket is the kernel's to keep.
+    assert_eq!(unsafe { libc::close(descriptor) }, 0);
+    assert!(
+        accepted.recv_timeout(Duration::from_millis(300)).is_err(),
+        "close() woke the thread blocked in accept()"
+    );
+    let _client = TcpStream::connect(address).expect("still listening");
+    assert_eq!(
+        accepted.recv_timeout(TIMEOUT).ok(),
+        Some(true),
+        "the closed listener accepted the next client"
+    );
 }
