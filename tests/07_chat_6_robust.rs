@@ -107,52 +107,6 @@ fn connect_small(address: SocketAddr) -> TcpStream {
     TcpStream::from(socket)
 }
 
-/// The process listening on `address`: the server. Found through Linux's
-/// /proc: the listening socket's inode in /proc/net/tcp, and the process
-/// with a descriptor on that socket.
-#[cfg(target_os = "linux")]
-fn pid_listening_on(address: SocketAddr) -> u32 {
-    let port = format!(":{:04X}", address.port());
-    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|table| std::fs::read_to_string(table).ok())
-        .flat_map(|table| {
-            table
-                .lines()
-                .skip(1)
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .find_map(|row| {
-            let fields: Vec<&str> = row.split_whitespace().collect();
-            // Field 1 is the local IP:PORT in hex, 3 the state (0A is
-            // LISTEN), 9 the socket's inode.
-            let listening =
-                fields.get(1)?.ends_with(&port) && *fields.get(3)? == "0A";
-            listening.then(|| fields.get(9).map(|inode| inode.to_string()))?
-        })
-        .expect("the listening socket in /proc/net/tcp");
-    let socket = std::path::PathBuf::from(format!("socket:[{inode}]"));
-    for process in std::fs::read_dir("/proc").expect("/proc") {
-        let Ok(process) = process else { continue };
-        let Some(pid) =
-            process.file_name().to_str().and_then(|n| n.parse().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
-            continue;
-        };
-        let has_it = fds.filter_map(Result::ok).any(|fd| {
-            std::fs::read_link(fd.path()).ok() == Some(socket.clone())
-        });
-        if has_it {
-            return pid;
-        }
-    }
-    panic!("no process holds the socket listening on {address}")
-}
-
 /// A field of /proc/PID/status in KiB, such as `VmRSS`.
 #[cfg(target_os = "linux")]
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -356,7 +310,7 @@ fn a_client_that_never_reads_holds_up_none_of_twenty_talkers() {
 fn a_32_mib_line_leaves_memory_bounded_and_the_server_serving() {
     const SIZE: usize = 32 * 1024 * 1024;
     let mut server = start_server("07_chat_6_robust", &[]);
-    let pid = pid_listening_on(server.address());
+    let pid = server.pid();
     let mut room = room_of(&server, 2);
     let before = status_kib(pid, "VmRSS");
     let mut mallory = connect(server.address());
@@ -477,7 +431,7 @@ fn a_reset_in_the_middle_of_a_line_loses_that_client_only() {
 #[test]
 fn a_thousand_connections_leave_no_file_descriptors_behind() {
     let server = start_server("07_chat_6_robust", &[]);
-    let pid = pid_listening_on(server.address());
+    let pid = server.pid();
     let before = count(pid, "fd");
     // Eight clients at a time, 125 each, one after the other.
     let address = server.address();
@@ -517,7 +471,7 @@ fn a_thousand_connections_leave_no_file_descriptors_behind() {
 #[test]
 fn threads_return_to_their_idle_count_after_clients_leave() {
     let server = start_server("07_chat_6_robust", &[]);
-    let pid = pid_listening_on(server.address());
+    let pid = server.pid();
     let mut room = room_of(&server, 10);
     assert_eq!(count(pid, "task"), 2 + 2 * 10);
     for (index, member) in room.iter_mut().enumerate() {

@@ -116,6 +116,12 @@ impl Process {
         })
     }
 
+    /// The OS's process id, to look the program up in `/proc` (its descriptors, threads and
+    /// memory) or to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The program's name in messages.
     pub fn label(&self) -> &str {
         &self.label

@@ -83,6 +83,11 @@ pub fn spawn(name: &str, args: &[&str]) -> Running {
 }
 
 impl Running {
+    /// The OS's process id (for `/proc/PID/fd`, say).
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     /// The server's address from its ready line.
     pub fn address(&self) -> SocketAddr {
         self.address.expect("only a server has an address")
