@@ -232,13 +232,16 @@ pub fn find(wanted: &str) -> Option<(&'static Lesson, &'static Script)> {
 }
 
 fn unknown(wanted: &str) -> String {
-    let names: Vec<&str> = every_tour()
+    let mut numbers: Vec<&str> = every_tour()
         .iter()
         .map(|(lesson, _)| &lesson.name[..2])
         .collect();
+    // The chat stages share a number: name it once.
+    numbers.dedup();
     format!(
-        "{wanted} is not a lesson with a tour; try a number ({}) or a lesson's name",
-        names.join(", ")
+        "{wanted} is not a lesson with a tour; try a number ({}) or a lesson's \
+         name, such as 07_chat_6_robust (a number picks its first tour)",
+        numbers.join(", ")
     )
 }
 
