@@ -9,7 +9,7 @@
 //! let in one at a time, and each *joins* — it says a first line, and every
 //! client in the room so far, itself included, reads that message. After
 //! that every stream is in step, and every later line must reach every
-//! client in the room ([`Room`]).
+//! client in the room.
 //!
 //! Each stage is checked for what it promises, and its suite repeats the
 //! suite of the stage before.
