@@ -35,6 +35,7 @@ struct Args {
     /// How many messages may wait for one client; a client that falls
     /// further behind is dropped.
     #[arg(long, value_name = "MESSAGES", default_value_t = 1024)]
+    #[arg(value_parser = cli::at_least_one)]
     queue: usize,
 }
 

@@ -88,6 +88,15 @@ pub fn seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// Reads a count that must be 1 or more (a queue's length, say). Declare it with
+/// `value_parser = cli::at_least_one`.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse() {
+        Ok(0) | Err(_) => Err("expected a whole number of 1 or more".into()),
+        Ok(count) => Ok(count),
+    }
+}
+
 /// Parses the arguments of `lesson` (a binary name from the index: pass
 /// `env!("CARGO_BIN_NAME")`), runs `body` with them, and turns its result into the exit status:
 /// 0 on success, 1 with a one-line message on error. The body may fail with any error type
@@ -332,6 +341,15 @@ mod tests {
             ip.socket_addrs().expect("an IP resolves to itself"),
             ["127.0.0.1:9".parse().expect("an address")]
         );
+    }
+
+    #[test]
+    fn a_count_is_a_whole_number_of_1_or_more() {
+        assert_eq!(at_least_one("1"), Ok(1));
+        assert_eq!(at_least_one(" 1024 "), Ok(1024));
+        assert!(at_least_one("0").is_err());
+        assert!(at_least_one("-1").is_err());
+        assert!(at_least_one("2.5").is_err());
     }
 
     #[test]
