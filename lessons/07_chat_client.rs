@@ -164,15 +164,15 @@ fn server_is_gone(error: &io::Error) -> bool {
 /// `text` with control characters escaped (ESC as `\u{1b}`): another
 /// client's bytes must not drive our terminal (move the cursor, clear it).
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 // ANCHOR_END: receive
 
