@@ -8,10 +8,9 @@
 
 mod common;
 
-use common::{Running, TIMEOUT, connect, read_until, start_server};
-use socket_lessons::chat;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use common::chat::{Client, say};
+use common::{Running, TIMEOUT, start_server};
+use std::net::TcpStream;
 use std::time::Duration;
 
 const STAGE: &str = "07_chat_2_stop";
@@ -21,112 +20,11 @@ fn keeps_the_stop_protocol() {
     common::assert_keeps_its_protocol(STAGE, &[]);
 }
 
-/// A client of the test's, connected to the server under test.
-struct Client {
-    stream: TcpStream,
-    /// Its address as the server sees it: what its messages' header names.
-    address: SocketAddr,
-    /// Bytes read past the last whole message.
-    unread: Vec<u8>,
-}
-
-impl Client {
-    /// Connects, and waits for the server's `connected` line: from then on
-    /// the client is in the table, and every broadcast reaches it.
-    fn join(server: &mut Running) -> Client {
-        let stream = connect(server.address());
-        let address = stream.local_addr().expect("our address");
-        server.expect(&format!("connected: {address}"));
-        Client {
-            stream,
-            address,
-            unread: Vec::new(),
-        }
-    }
-
-    /// Sends `line` and its `\n` in one write.
-    fn send(&mut self, line: &str) {
-        self.stream
-            .write_all(format!("{line}\n").as_bytes())
-            .expect("send");
-    }
-
-    /// Reads the next message: the sender its header names, and its line.
-    fn message(&mut self) -> (SocketAddr, String) {
-        let newlines =
-            |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'\n').count();
-        let have = newlines(&self.unread);
-        if have < 2 {
-            let more = read_until(&mut self.stream, |received| {
-                have + newlines(received) >= 2
-            });
-            self.unread.extend(more);
-        }
-        let header_end = self.unread.iter().position(|&b| b == b'\n');
-        let header_end = header_end.expect("a header line");
-        let line_end = header_end
-            + 1
-            + self.unread[header_end + 1..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .expect("a message line");
-        let message: Vec<u8> = self.unread.drain(..=line_end).collect();
-        let header = String::from_utf8_lossy(&message[..header_end]);
-        let header = chat::parse_header(&header)
-            .unwrap_or_else(|| panic!("not a header: {header:?}"));
-        assert!(chat::is_now(&header.time), "stamped now: {}", header.time);
-        let line = &message[header_end + 1..line_end];
-        (header.sender, String::from_utf8_lossy(line).into_owned())
-    }
-
-    /// Reads the next message, which must be `from`'s `line`.
-    fn expect_message(&mut self, from: SocketAddr, line: &str) {
-        assert_eq!(
-            self.message(),
-            (from, line.to_string()),
-            "at {}",
-            self.address
-        );
-    }
-
-    /// Reads the end of the connection (a FIN), with no message before it.
-    fn expect_end(&mut self) {
-        assert!(self.unread.is_empty(), "{:?}", self.unread);
-        let mut buffer = [0u8; 256];
-        match self.stream.read(&mut buffer) {
-            Ok(0) => {}
-            Ok(count) => panic!(
-                "expected the end at {}, got {:?}",
-                self.address,
-                String::from_utf8_lossy(&buffer[..count])
-            ),
-            Err(error) => {
-                panic!("expected the end at {}, got {error}", self.address)
-            }
-        }
-    }
-
-    /// Expects nothing at all for `quiet`: no message, and no close.
-    fn expect_silence(&mut self, quiet: Duration) {
-        assert!(self.unread.is_empty(), "{:?}", self.unread);
-        common::expect_silence(&mut self.stream, quiet);
-    }
-}
-
-/// `room[from]` sends `line`, and everyone reads its message.
-fn say(room: &mut [Client], from: usize, line: &str) {
-    room[from].send(line);
-    let sender = room[from].address;
-    for client in room {
-        client.expect_message(sender, line);
-    }
-}
-
 /// Every client sees its connection end; the server exits with status 0, and
 /// its log ends with `stopping`, then a `closed` line for each client.
 fn expect_a_clean_stop(server: Running, room: &mut [Client]) {
     for client in room.iter_mut() {
-        client.expect_end();
+        client.expect_close();
     }
     let (status, stdout, stderr) = server.wait();
     assert!(status.success(), "{status}; {stderr:?}");

@@ -9,10 +9,8 @@
 
 mod common;
 
-use common::{Running, connect, read_until, start_server};
-use socket_lessons::chat;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use common::chat::{Client, received, say};
+use common::{Running, start_server};
 use std::time::Duration;
 
 const STAGE: &str = "07_chat_3_leave";
@@ -20,108 +18,6 @@ const STAGE: &str = "07_chat_3_leave";
 #[test]
 fn keeps_the_leave_protocol() {
     common::assert_keeps_its_protocol(STAGE, &[]);
-}
-
-/// A client of the test's, connected to the server under test.
-struct Client {
-    stream: TcpStream,
-    /// Its address as the server sees it: what its messages' header names.
-    address: SocketAddr,
-    /// Bytes read past the last whole message.
-    unread: Vec<u8>,
-}
-
-impl Client {
-    /// Connects, and waits for the server's `connected` line: from then on
-    /// the client is in the table, and every broadcast reaches it.
-    fn join(server: &mut Running) -> Client {
-        let stream = connect(server.address());
-        let address = stream.local_addr().expect("our address");
-        server.expect(&format!("connected: {address}"));
-        Client {
-            stream,
-            address,
-            unread: Vec::new(),
-        }
-    }
-
-    /// Sends `line` and its `\n` in one write.
-    fn send(&mut self, line: &str) {
-        self.stream
-            .write_all(format!("{line}\n").as_bytes())
-            .expect("send");
-    }
-
-    /// Reads the next message: the sender its header names, and its line.
-    fn message(&mut self) -> (SocketAddr, String) {
-        let newlines =
-            |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'\n').count();
-        let have = newlines(&self.unread);
-        if have < 2 {
-            let more = read_until(&mut self.stream, |received| {
-                have + newlines(received) >= 2
-            });
-            self.unread.extend(more);
-        }
-        let header_end = self.unread.iter().position(|&b| b == b'\n');
-        let header_end = header_end.expect("a header line");
-        let line_end = header_end
-            + 1
-            + self.unread[header_end + 1..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .expect("a message line");
-        let message: Vec<u8> = self.unread.drain(..=line_end).collect();
-        let header = String::from_utf8_lossy(&message[..header_end]);
-        let header = chat::parse_header(&header)
-            .unwrap_or_else(|| panic!("not a header: {header:?}"));
-        assert!(chat::is_now(&header.time), "stamped now: {}", header.time);
-        let line = &message[header_end + 1..line_end];
-        (header.sender, String::from_utf8_lossy(line).into_owned())
-    }
-
-    /// Reads the next message, which must be `from`'s `line`.
-    fn expect_message(&mut self, from: SocketAddr, line: &str) {
-        assert_eq!(
-            self.message(),
-            (from, line.to_string()),
-            "at {}",
-            self.address
-        );
-    }
-
-    /// Reads the end of the connection (a FIN), with no message before it.
-    fn expect_end(&mut self) {
-        assert!(self.unread.is_empty(), "{:?}", self.unread);
-        let mut buffer = [0u8; 256];
-        match self.stream.read(&mut buffer) {
-            Ok(0) => {}
-            Ok(count) => panic!(
-                "expected the end at {}, got {:?}",
-                self.address,
-                String::from_utf8_lossy(&buffer[..count])
-            ),
-            Err(error) => {
-                panic!("expected the end at {}, got {error}", self.address)
-            }
-        }
-    }
-}
-
-/// `room[from]` sends `line`, and everyone reads its message.
-fn say(room: &mut [Client], from: usize, line: &str) {
-    room[from].send(line);
-    let sender = room[from].address;
-    for client in room {
-        client.expect_message(sender, line);
-    }
-}
-
-/// The log line of `line`, sent with its `\n` in one write, arriving from
-/// `peer`.
-fn received(peer: SocketAddr, line: &str) -> String {
-    let bytes = format!("{line}\n");
-    format!("received {} bytes from {peer}: {bytes:?}", bytes.len())
 }
 
 /// Types quit on the server's console, and returns its whole log once it
@@ -147,8 +43,8 @@ fn a_client_that_sends_quit_is_closed_at_once_and_no_longer_written_to() {
     let mut room = vec![Client::join(&mut server), Client::join(&mut server)];
     say(&mut room, 0, "hello");
     let mut leaving = room.remove(1);
-    leaving.send("quit");
-    leaving.expect_end();
+    leaving.send(b"quit\n");
+    leaving.expect_close();
     server.expect(&format!("closed: {}", leaving.address));
     say_two_lines_alone(&mut room);
     let log = stop(server);
@@ -185,7 +81,7 @@ fn a_client_that_resets_is_logged_and_the_others_go_on() {
     let rude = room.remove(2);
     let address = rude.address;
     // SO_LINGER with a zero timeout makes close() send a reset, not a FIN.
-    socket2::SockRef::from(&rude.stream)
+    socket2::SockRef::from(&rude.writer)
         .set_linger(Some(Duration::ZERO))
         .expect("set SO_LINGER");
     drop(rude);

@@ -6,130 +6,18 @@
 
 mod common;
 
-use common::{
-    TIMEOUT, assert_keeps_its_protocol, connect, expect_silence, start_server,
+use common::chat::{
+    Client, LINE, LINES, connect_small, join_room, received, send_flood,
 };
-use socket_lessons::chat;
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use common::{TIMEOUT, assert_keeps_its_protocol, connect, start_server};
+use socket2::SockRef;
+use std::io::{ErrorKind, Read};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// One line of the flood, newline included.
-const LINE: usize = 1024;
-/// How many lines the flood has: 8 MiB, more than any socket buffers hold.
-const LINES: usize = 8 * 1024;
-
-/// A chat client of the test's: a buffered reader on one handle of its
-/// socket, writes on the other.
-struct Member {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    /// Its address, as the server sees it and names it.
-    address: SocketAddr,
-}
-
-impl Member {
-    fn new(stream: TcpStream) -> Member {
-        stream
-            .set_read_timeout(Some(TIMEOUT))
-            .expect("read timeout");
-        stream
-            .set_write_timeout(Some(TIMEOUT))
-            .expect("write timeout");
-        let writer = stream.try_clone().expect("a second handle");
-        Member {
-            address: stream.local_addr().expect("our address"),
-            reader: BufReader::new(stream),
-            writer,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("send");
-    }
-
-    /// Reads one message: its header's sender, and its line.
-    fn read_message(&mut self) -> (SocketAddr, String) {
-        let mut header = String::new();
-        self.reader.read_line(&mut header).expect("a header line");
-        let header = chat::parse_header(header.trim_end_matches('\n'))
-            .unwrap_or_else(|| panic!("not a header: {header:?}"));
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("a message's line");
-        assert!(line.ends_with('\n'), "a cut line: {line:?}");
-        line.pop();
-        (header.sender, line)
-    }
-
-    fn expect_message(&mut self, from: SocketAddr, line: &str) {
-        assert_eq!(self.read_message(), (from, line.to_string()));
-    }
-
-    /// The server closes our connection within the deadline.
-    fn expect_close(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "then {rest:?}"),
-            Err(error) => assert_eq!(
-                error.kind(),
-                ErrorKind::ConnectionReset,
-                "no close: {error}"
-            ),
-        }
-    }
-}
-
-/// Connects a client and lets it join: it says a line, and every client so
-/// far (itself included) reads it, so that every stream is in step.
-fn join(room: &mut Vec<Member>, stream: TcpStream) {
-    let mut newcomer = Member::new(stream);
-    let hello = format!("hello from {}", newcomer.address);
-    newcomer.send(format!("{hello}\n").as_bytes());
-    let from = newcomer.address;
-    room.push(newcomer);
-    for member in room.iter_mut() {
-        member.expect_message(from, &hello);
-    }
-}
-
-/// Connects with a receive buffer of 4 KiB, set before connecting so that
-/// the window the client offers stays small: it fills fast when unread.
-fn connect_small(address: SocketAddr) -> TcpStream {
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    socket
-        .connect_timeout(&address.into(), TIMEOUT)
-        .expect("connect");
-    TcpStream::from(socket)
-}
-
-/// 8 MiB of 1 KiB lines of `x`: `x` never occurs in a header, so counting
-/// them counts what came back.
-fn flood() -> Vec<u8> {
-    let mut flood = Vec::with_capacity(LINE * LINES);
-    for _ in 0..LINES {
-        flood.extend_from_slice(&[b'x'; LINE - 1]);
-        flood.push(b'\n');
-    }
-    flood
-}
-
-/// Sends the flood on another handle of `member`'s socket, from a thread.
-fn send_flood(member: &Member) -> thread::JoinHandle<()> {
-    let mut writer = member.writer.try_clone().expect("a handle");
-    // It fails once the test shuts the socket down: that is how it ends.
-    thread::spawn(move || drop(writer.write_all(&flood())))
-}
 
 /// What a draining client saw: how many `x`, and whether the server closed.
 struct Drained {
@@ -142,7 +30,7 @@ struct Drained {
 /// `done` is set, or [`TIMEOUT`] has passed. Says on the channel when the
 /// server closes.
 fn drain(
-    member: &Member,
+    member: &Client,
     want: usize,
     done: &Arc<AtomicBool>,
 ) -> (mpsc::Receiver<()>, thread::JoinHandle<Drained>) {
@@ -199,9 +87,9 @@ fn the_server_keeps_the_chat_protocol_of_stage_4() {
 fn stage_3_one_client_that_does_not_read_stalls_everyone() {
     let mut server = start_server("07_chat_3_leave", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect_small(server.address()));
-    join(&mut room, connect(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect_small(server.address()));
+    join_room(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     let [_alice, bob, carol] = &mut room[..] else {
         unreachable!("three joined")
     };
@@ -243,10 +131,7 @@ fn stage_3_one_client_that_does_not_read_stalls_everyone() {
 
     // Carol quits. Her thread reads the quit, but it cannot remove her.
     carol.send(b"quit\n");
-    server.expect(&format!(
-        "received 5 bytes from {}: \"quit\\n\"",
-        carol.address
-    ));
+    server.expect(&received(carol.address, "quit"));
     assert!(
         carol_closed
             .recv_timeout(Duration::from_millis(1000))
@@ -254,7 +139,7 @@ fn stage_3_one_client_that_does_not_read_stalls_everyone() {
         "carol was closed: her thread could take the lock"
     );
     // And still nothing more for bob, 1.5 s after his echoes stopped.
-    expect_silence(bob.reader.get_mut(), Duration::from_millis(100));
+    bob.expect_silence(Duration::from_millis(100));
 
     done.store(true, Ordering::SeqCst);
     let _ = bob.writer.shutdown(Shutdown::Both);
@@ -268,9 +153,9 @@ fn stage_3_one_client_that_does_not_read_stalls_everyone() {
 fn drops_a_client_that_stops_reading_and_the_others_get_everything() {
     let mut server = start_server("07_chat_4_lock", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect_small(server.address()));
-    join(&mut room, connect(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect_small(server.address()));
+    join_room(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     let [alice, bob, carol] = &mut room[..] else {
         unreachable!("three joined")
     };
@@ -315,17 +200,14 @@ fn drops_a_client_that_stops_reading_and_the_others_get_everything() {
 fn logs_a_client_s_connection_its_reads_and_its_close() {
     let mut server = start_server("07_chat_4_lock", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     let alice = &mut room[0];
     let me = alice.address;
     server.expect(&format!("connected: {me}"));
-    server.expect(&format!(
-        "received {} bytes from {me}: \"hello from {me}\\n\"",
-        format!("hello from {me}\n").len()
-    ));
+    server.expect(&received(me, &format!("hello from {me}")));
     alice.send(b"quit\n");
     alice.expect_close();
-    server.expect(&format!("received 5 bytes from {me}: \"quit\\n\""));
+    server.expect(&received(me, "quit"));
     server.expect(&format!("closed: {me}"));
 }
 
@@ -335,8 +217,8 @@ fn logs_a_client_s_connection_its_reads_and_its_close() {
 fn logs_a_client_that_resets_as_lost_and_goes_on() {
     let mut server = start_server("07_chat_4_lock", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     let rude = room.pop().expect("two joined");
     // SO_LINGER of zero makes the close a reset, not a FIN.
     SockRef::from(&rude.writer)
@@ -356,8 +238,8 @@ fn logs_a_client_that_resets_as_lost_and_goes_on() {
 fn quit_on_the_console_logs_stopping_closes_clients_and_exits_0() {
     let mut server = start_server("07_chat_4_lock", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     server.type_line("quit");
     server.expect("stopping");
     for member in &mut room {

@@ -7,127 +7,11 @@
 
 mod common;
 
-use common::{
-    TIMEOUT, assert_keeps_its_protocol, connect, expect_silence, start_server,
-};
-use socket_lessons::chat;
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::thread;
+use common::chat::{Client, LINE, LINES, connect_small, join_room, send_flood};
+use common::{assert_keeps_its_protocol, connect, start_server};
+use socket2::SockRef;
+use std::io::{BufRead, Read};
 use std::time::Duration;
-
-/// One line of the flood, newline included.
-const LINE: usize = 1024;
-/// How many lines the flood has: 8 MiB, more than any socket buffers hold.
-const LINES: usize = 8 * 1024;
-
-/// A chat client of the test's: a buffered reader on one handle of its
-/// socket, writes on the other.
-struct Member {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    /// Its address, as the server sees it and names it.
-    address: SocketAddr,
-}
-
-impl Member {
-    fn new(stream: TcpStream) -> Member {
-        stream
-            .set_read_timeout(Some(TIMEOUT))
-            .expect("read timeout");
-        stream
-            .set_write_timeout(Some(TIMEOUT))
-            .expect("write timeout");
-        let writer = stream.try_clone().expect("a second handle");
-        Member {
-            address: stream.local_addr().expect("our address"),
-            reader: BufReader::new(stream),
-            writer,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("send");
-    }
-
-    /// Reads one message: its header's sender, and its line.
-    fn read_message(&mut self) -> (SocketAddr, String) {
-        let mut header = String::new();
-        self.reader.read_line(&mut header).expect("a header line");
-        let header = chat::parse_header(header.trim_end_matches('\n'))
-            .unwrap_or_else(|| panic!("not a header: {header:?}"));
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("a message's line");
-        assert!(line.ends_with('\n'), "a cut line: {line:?}");
-        line.pop();
-        (header.sender, line)
-    }
-
-    fn expect_message(&mut self, from: SocketAddr, line: &str) {
-        assert_eq!(self.read_message(), (from, line.to_string()));
-    }
-
-    /// The server closes our connection within the deadline.
-    fn expect_close(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "then {rest:?}"),
-            Err(error) => assert_eq!(
-                error.kind(),
-                ErrorKind::ConnectionReset,
-                "no close: {error}"
-            ),
-        }
-    }
-}
-
-/// Connects a client and lets it join: it says a line, and every client so
-/// far (itself included) reads it, so that every stream is in step.
-fn join(room: &mut Vec<Member>, stream: TcpStream) {
-    let mut newcomer = Member::new(stream);
-    let hello = format!("hello from {}", newcomer.address);
-    newcomer.send(format!("{hello}\n").as_bytes());
-    let from = newcomer.address;
-    room.push(newcomer);
-    for member in room.iter_mut() {
-        member.expect_message(from, &hello);
-    }
-}
-
-/// Connects with a receive buffer of 4 KiB, set before connecting so that
-/// the window the client offers stays small: it fills fast when unread.
-fn connect_small(address: SocketAddr) -> TcpStream {
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    socket
-        .connect_timeout(&address.into(), TIMEOUT)
-        .expect("connect");
-    TcpStream::from(socket)
-}
-
-/// 8 MiB of 1 KiB lines of `x`: `x` never occurs in a header, so counting
-/// them counts what came back.
-fn flood() -> Vec<u8> {
-    let mut flood = Vec::with_capacity(LINE * LINES);
-    for _ in 0..LINES {
-        flood.extend_from_slice(&[b'x'; LINE - 1]);
-        flood.push(b'\n');
-    }
-    flood
-}
-
-/// Sends the flood on another handle of `member`'s socket, from a thread.
-fn send_flood(member: &Member) -> thread::JoinHandle<()> {
-    let mut writer = member.writer.try_clone().expect("a handle");
-    // It fails once the test shuts the socket down: that is how it ends.
-    thread::spawn(move || drop(writer.write_all(&flood())))
-}
 
 #[test]
 fn the_server_keeps_the_chat_protocol_of_stage_5() {
@@ -135,10 +19,10 @@ fn the_server_keeps_the_chat_protocol_of_stage_5() {
 }
 
 /// A room of two on `server`, both in step.
-fn two_in(server: &common::Running) -> Vec<Member> {
+fn two_in(server: &common::Running) -> Vec<Client> {
     let mut room = Vec::new();
-    join(&mut room, connect(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
     room
 }
 
@@ -186,7 +70,7 @@ fn sends_a_line_that_arrives_in_pieces_as_one_message() {
     let alice = room[0].address;
     room[0].send(b"hel");
     for member in &mut room {
-        expect_silence(member.reader.get_mut(), Duration::from_millis(100));
+        member.expect_silence(Duration::from_millis(100));
     }
     room[0].send(b"lo\n");
     server.expect(&format!("received 5 bytes from {alice}: \"hello\""));
@@ -257,8 +141,8 @@ fn logs_each_line_without_its_newline_and_each_client_s_close() {
 fn drops_a_client_that_stops_reading() {
     let mut server = start_server("07_chat_5_lines", &[]);
     let mut room = Vec::new();
-    join(&mut room, connect_small(server.address()));
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect_small(server.address()));
+    join_room(&mut room, connect(server.address()));
     let [alice, bob] = &mut room[..] else {
         unreachable!("two joined")
     };

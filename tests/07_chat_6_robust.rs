@@ -9,103 +9,15 @@
 
 mod common;
 
+use common::chat::{Client, connect_small, join_room, say};
 use common::{TIMEOUT, assert_keeps_its_protocol, connect, start_server};
 use socket_lessons::chat;
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::SockRef;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, ErrorKind, Read, Write};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// A chat client of the test's: a buffered reader on one handle of its
-/// socket, writes on the other.
-struct Member {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    /// Its address, as the server sees it and names it.
-    address: SocketAddr,
-}
-
-impl Member {
-    fn new(stream: TcpStream) -> Member {
-        stream
-            .set_read_timeout(Some(TIMEOUT))
-            .expect("read timeout");
-        stream
-            .set_write_timeout(Some(TIMEOUT))
-            .expect("write timeout");
-        let writer = stream.try_clone().expect("a second handle");
-        Member {
-            address: stream.local_addr().expect("our address"),
-            reader: BufReader::new(stream),
-            writer,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("send");
-    }
-
-    /// Reads one message: its header's sender, and its line.
-    fn read_message(&mut self) -> (SocketAddr, String) {
-        let mut header = String::new();
-        self.reader.read_line(&mut header).expect("a header line");
-        let header = chat::parse_header(header.trim_end_matches('\n'))
-            .unwrap_or_else(|| panic!("not a header: {header:?}"));
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("a message's line");
-        assert!(line.ends_with('\n'), "a cut line: {line:?}");
-        line.pop();
-        (header.sender, line)
-    }
-
-    fn expect_message(&mut self, from: SocketAddr, line: &str) {
-        assert_eq!(self.read_message(), (from, line.to_string()));
-    }
-
-    /// The server closes our connection within the deadline.
-    fn expect_close(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "then {rest:?}"),
-            Err(error) => assert_eq!(
-                error.kind(),
-                ErrorKind::ConnectionReset,
-                "no close: {error}"
-            ),
-        }
-    }
-}
-
-/// Connects a client and lets it join: it says a line, and every client so
-/// far (itself included) reads it, so that every stream is in step.
-fn join(room: &mut Vec<Member>, stream: TcpStream) {
-    let mut newcomer = Member::new(stream);
-    let hello = format!("hello from {}", newcomer.address);
-    newcomer.send(format!("{hello}\n").as_bytes());
-    let from = newcomer.address;
-    room.push(newcomer);
-    for member in room.iter_mut() {
-        member.expect_message(from, &hello);
-    }
-}
-
-/// Connects with a receive buffer of 4 KiB, set before connecting so that
-/// the window the client offers stays small: it fills fast when unread.
-fn connect_small(address: SocketAddr) -> TcpStream {
-    let socket = Socket::new(
-        Domain::for_address(address),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )
-    .expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    socket
-        .connect_timeout(&address.into(), TIMEOUT)
-        .expect("connect");
-    TcpStream::from(socket)
-}
 
 /// A field of /proc/PID/status in KiB, such as `VmRSS`.
 #[cfg(target_os = "linux")]
@@ -147,10 +59,10 @@ fn settles_at(expected: usize, what: &str, measure: impl Fn() -> usize) {
 }
 
 /// A room of `count` clients on `server`, all in step.
-fn room_of(server: &common::Running, count: usize) -> Vec<Member> {
+fn room_of(server: &common::Running, count: usize) -> Vec<Client> {
     let mut room = Vec::new();
     for _ in 0..count {
-        join(&mut room, connect(server.address()));
+        join_room(&mut room, connect(server.address()));
     }
     room
 }
@@ -336,13 +248,9 @@ fn a_32_mib_line_leaves_memory_bounded_and_the_server_serving() {
         "resident memory went from {before} KiB to a peak of {peak} KiB"
     );
     for index in 0..2 {
-        let sender = room[index].address;
-        room[index].send(b"still serving\n");
-        for member in &mut room {
-            member.expect_message(sender, "still serving");
-        }
+        say(&mut room, index, "still serving");
     }
-    join(&mut room, connect(server.address()));
+    join_room(&mut room, connect(server.address()));
 }
 
 /// With `--max-line 16`, a longer line gets its sender the error line and
@@ -353,14 +261,9 @@ fn a_line_over_max_line_gets_the_error_line_then_a_close() {
     let mut server = start_server("07_chat_6_robust", &["--max-line", "16"]);
     let mut room = room_of(&server, 0);
     // "hello from IP:PORT" is over 16 bytes: join with a short line.
-    for _ in 0..2 {
-        let mut member = Member::new(connect(server.address()));
-        member.send(b"short enough\n");
-        let from = member.address;
-        room.push(member);
-        for member in &mut room {
-            member.expect_message(from, "short enough");
-        }
+    for newcomer in 0..2 {
+        room.push(Client::new(connect(server.address())));
+        say(&mut room, newcomer, "short enough");
     }
     let alice = room[0].address;
     room[0].send(b"this line is too long\n");
@@ -414,11 +317,7 @@ fn a_reset_in_the_middle_of_a_line_loses_that_client_only() {
     let lost = server.expect(&format!("lost {gone}: "));
     assert!(lost.contains("reset"), "{lost}");
     for index in 0..2 {
-        let sender = room[index].address;
-        room[index].send(b"carol is gone\n");
-        for member in &mut room {
-            member.expect_message(sender, "carol is gone");
-        }
+        say(&mut room, index, "carol is gone");
     }
 }
 
@@ -491,7 +390,7 @@ fn big_line() -> String {
 
 /// Bob says `lines` lines of 16 KiB, each only once his echo of the one
 /// before has come back: his own queue never holds more than one message.
-fn talk_in_step(bob: &mut Member, lines: usize) {
+fn talk_in_step(bob: &mut Client, lines: usize) {
     let line = big_line();
     for _ in 0..lines {
         bob.send(format!("{line}\n").as_bytes());

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod chat;
+
 use socket_lessons::check::{
     self, Failure, Process, Target, target::Transport,
 };
