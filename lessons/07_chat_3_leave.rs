@@ -44,15 +44,20 @@ fn serve(args: cli::Endpoint) -> io::Result<()> {
         move || accept(listener, clients, &stop_requested)
     });
 
-    // The main thread is the console now. The end of input (Ctrl-D) stops
-    // the server as quit does.
+    // The main thread is the console now.
     while let Some(command) = console::read_line("")? {
         if command.trim() == "quit" {
+            stop(address, &clients, &stop_requested)?;
             break;
         }
         style::notice("type quit to stop the server");
     }
-    stop(address, &clients, &stop_requested)?;
+    // The end of input (Ctrl-D, or no terminal at all: `< /dev/null`,
+    // nohup, a service) leaves the server without a console, not without
+    // clients: it goes on serving, and the join below waits until Ctrl-C.
+    if !stop_requested.load(Ordering::SeqCst) {
+        style::notice("no console any more: Ctrl-C stops the server");
+    }
     match acceptor.join() {
         Ok(result) => result,
         Err(_) => Err(io::Error::other("the accept thread panicked")),

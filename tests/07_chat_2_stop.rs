@@ -2,9 +2,9 @@
 //! (`socket_lessons::check::chat::STOP`: stage 1's broadcast, and `quit` on
 //! its console closes every client and exits with status 0), and what the
 //! program adds: its log ends with `stopping` and a `closed` line per client,
-//! the end of its console's input stops it as `quit` does, and any other line
-//! typed gets a word and changes nothing. Stage 1, beside it, has no console
-//! at all.
+//! the end of its console's input leaves it serving without a console, and
+//! any other line typed gets a word and changes nothing. Stage 1, beside it,
+//! has no console at all.
 
 mod common;
 
@@ -54,12 +54,15 @@ fn quit_on_its_console_ends_every_client_and_exits_0_logging_each_closed() {
 }
 
 #[test]
-fn the_end_of_its_console_input_stops_it_as_quit_does() {
+fn the_end_of_its_console_input_leaves_it_serving_until_ctrl_c() {
     let mut server = start_server(STAGE, &[]);
     let mut room = vec![Client::join(&mut server), Client::join(&mut server)];
     say(&mut room, 1, "hello");
-    server.close_stdin(); // Ctrl-D at a terminal
-    expect_a_clean_stop(server, &mut room);
+    server.close_stdin(); // Ctrl-D at a terminal, or `< /dev/null`
+    server.expect("no console any more: Ctrl-C stops the server");
+    say(&mut room, 0, "still here?");
+    room.push(Client::join(&mut server));
+    say(&mut room, 2, "and a newcomer");
 }
 
 #[test]
