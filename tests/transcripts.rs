@@ -114,3 +114,27 @@ fn every_transcript_is_shown_in_a_console_block() {
         );
     }
 }
+
+#[test]
+fn every_stage_diff_opens_its_chapter_in_a_diff_block() {
+    for entry in fs::read_dir(directory()).expect("the transcripts") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|extension| extension != "diff") {
+            continue;
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let stage = name.trim_end_matches(".diff");
+        let chapter = directory().join(format!("../{stage}.md"));
+        let text = fs::read_to_string(&chapter).unwrap_or_default();
+        let include = format!("{{{{#include transcripts/{name}}}}}");
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(
+            lines
+                .windows(3)
+                .any(|three| three == ["```diff", include.as_str(), "```"]),
+            "{} does not show {DIRECTORY}/{name}; include it alone in a \
+             fence:\n```diff\n{include}\n```",
+            chapter.display()
+        );
+    }
+}
