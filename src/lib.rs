@@ -26,7 +26,9 @@
 //! lesson's programs (`cargo run -- tour 03`), and [`transcript`] plays the same scripts to
 //! write the book's terminal sessions (`cargo run -- transcripts`), which a test keeps current.
 //!
-//! **Taught code**, a lesson in itself, comes with lesson 06: the socketserver framework.
+//! **Taught code**, a lesson in itself: [`socketserver`], lesson 06's framework (Python's
+//! `socketserver`): a server that owns the accept loop and a thread per connection, and a
+//! handler trait that owns one conversation. Read it as you read a lesson file.
 
 pub mod chat;
 pub mod check;
@@ -36,6 +38,7 @@ pub mod ctime;
 pub mod explain;
 pub mod index;
 pub mod ready;
+pub mod socketserver;
 pub mod style;
 pub mod tour;
 pub mod transcript;
