@@ -12,27 +12,54 @@ use std::time::Duration;
 
 /// Lesson 03's server: an accept loop, and every chunk answered with the time and the chunk.
 pub const TCP_SERVER: &[Check] = &[
+    ANSWERS_A_CHUNK,
+    ANSWERS_EVERY_CHUNK,
+    SERVES_THE_NEXT_CLIENT,
+    RETURNS_EVERY_BYTE,
+];
+
+/// Lesson 06's servers: lesson 03's promises, kept to many clients at once.
+pub const THREADED_SERVER: &[Check] = &[
+    ANSWERS_A_CHUNK,
+    ANSWERS_EVERY_CHUNK,
+    SERVES_THE_NEXT_CLIENT,
+    RETURNS_EVERY_BYTE,
     Check {
-        name: "answers a chunk with the time, then the chunk",
-        section: "book/src/03_ctime.md#the-conversation",
-        run: answers_a_chunk,
+        name: "serves many clients at once: twenty connected together, \
+               their chunks interleaved, each answered",
+        section: "book/src/06_many_clients.md#a-thread-per-client",
+        run: serves_many_clients_at_once,
     },
     Check {
-        name: "answers every chunk on one connection, not just the first",
-        section: "book/src/03_ctime.md#the-conversation",
-        run: answers_every_chunk,
-    },
-    Check {
-        name: "serves the next client once the first has left",
-        section: "book/src/03_ctime.md#the-accept-loop",
-        run: serves_the_next_client,
-    },
-    Check {
-        name: "sends back every byte of a 100 KiB message",
-        section: "book/src/03_ctime.md#pitfalls",
-        run: returns_every_byte,
+        name: "a client that says nothing does not hold up the others",
+        section: "book/src/06_many_clients.md#a-client-that-says-nothing",
+        run: a_silent_client_holds_up_no_one,
     },
 ];
+
+const ANSWERS_A_CHUNK: Check = Check {
+    name: "answers a chunk with the time, then the chunk",
+    section: "book/src/03_ctime.md#the-conversation",
+    run: answers_a_chunk,
+};
+
+const ANSWERS_EVERY_CHUNK: Check = Check {
+    name: "answers every chunk on one connection, not just the first",
+    section: "book/src/03_ctime.md#the-conversation",
+    run: answers_every_chunk,
+};
+
+const SERVES_THE_NEXT_CLIENT: Check = Check {
+    name: "serves the next client once the first has left",
+    section: "book/src/03_ctime.md#the-accept-loop",
+    run: serves_the_next_client,
+};
+
+const RETURNS_EVERY_BYTE: Check = Check {
+    name: "sends back every byte of a 100 KiB message",
+    section: "book/src/03_ctime.md#pitfalls",
+    run: returns_every_byte,
+};
 
 /// Lesson 03's client: each typed line sent, each reply printed.
 pub const TCP_CLIENT: &[Check] = &[
@@ -215,6 +242,96 @@ fn returns_every_byte(target: &Target) -> Outcome {
             got,
         )),
     }
+}
+
+/// How many clients the check of many clients at once keeps connected together.
+pub const MANY_CLIENTS: usize = 20;
+
+fn serves_many_clients_at_once(target: &Target) -> Outcome {
+    let mut server = target.start_server()?;
+    let chunk = |round: usize, client: usize| {
+        format!("round {round} from client {}", client + 1)
+    };
+    let mut clients: Vec<Peer> = Vec::with_capacity(MANY_CLIENTS);
+    // Round 1: each client connects and is answered while every one before it stays
+    // connected. Connecting them one by one, not in a burst, keeps this a check of threads
+    // and not of the listen() backlog: a burst of twenty connects overflows the tutorial's
+    // listen(5), and the OS drops the SYNs that do not fit, to be sent again a second later.
+    for client in 0..MANY_CLIENTS {
+        let mut peer = server.connect()?;
+        let sent = chunk(1, client);
+        peer.send(sent.as_bytes())?;
+        expect_stamped(&mut peer, sent.as_bytes())
+            .map_err(|failure| unanswered(failure, client, client))?;
+        clients.push(peer);
+    }
+    // Rounds 2 and 3 (3 in reverse order): every client sends, then every reply is read, so
+    // twenty conversations are in the middle of an exchange at once.
+    for (round, reversed) in [(2, false), (3, true)] {
+        let mut order: Vec<usize> = (0..MANY_CLIENTS).collect();
+        if reversed {
+            order.reverse();
+        }
+        for &client in &order {
+            clients[client].send(chunk(round, client).as_bytes())?;
+        }
+        for &client in &order {
+            let sent = chunk(round, client);
+            expect_stamped(&mut clients[client], sent.as_bytes()).map_err(
+                |failure| unanswered(failure, client, MANY_CLIENTS - 1),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The failure of [`serves_many_clients_at_once`] when `client` (counted from 0) got no
+/// right reply while `others` were connected.
+fn unanswered(failure: Failure, client: usize, others: usize) -> Failure {
+    let others = match others {
+        1 => "one other client is".to_string(),
+        _ => format!("{others} other clients are"),
+    };
+    Failure::new(
+        format!(
+            "a reply to client {} of {MANY_CLIENTS}, while {others} \
+             connected: {}",
+            client + 1,
+            failure.expected
+        ),
+        format!(
+            "{} (a server that serves one client at a time does not read \
+             from the next until the first leaves)",
+            failure.got
+        ),
+    )
+}
+
+fn a_silent_client_holds_up_no_one(target: &Target) -> Outcome {
+    let mut server = target.start_server()?;
+    // Connected first and never a byte: a server that reads from this client before it
+    // accepts the next waits for ever.
+    let _silent = server.connect()?;
+    for name in ["first", "second"] {
+        let mut client = server.connect()?;
+        let chunk = format!("{name} client after the silent one");
+        client.send(chunk.as_bytes())?;
+        expect_stamped(&mut client, chunk.as_bytes()).map_err(|failure| {
+            Failure::new(
+                format!(
+                    "while a client that sends nothing is connected, a reply to \
+                     another: {}",
+                    failure.expected
+                ),
+                format!(
+                    "{} (a server that reads from the silent client before it \
+                     accepts the next waits as long as that client says nothing)",
+                    failure.got
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Reads one line the client sent: its text, with a newline after it or not (the tutorial's
