@@ -118,7 +118,7 @@ impl RequestHandler for Authenticator {
             io::Error::other(format!("no random bytes from the OS: {error}"))
         })?;
         request.stream.write_all(&self.challenge)?;
-        style::sent(peer, &self.challenge);
+        style::sent_hex(peer, &self.challenge);
         Ok(())
     }
 

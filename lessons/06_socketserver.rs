@@ -23,7 +23,8 @@ fn main() -> ExitCode {
 
 // ANCHOR: handler
 /// One client's conversation: Python's `BaseRequestHandler` subclass. The
-/// framework makes one for each connection, in that connection's thread.
+/// framework makes one for each connection, and runs it in that
+/// connection's thread.
 struct CtimeHandler;
 
 impl RequestHandler for CtimeHandler {

@@ -78,7 +78,7 @@ fn talk(args: Args) -> io::Result<()> {
     stream
         .read_exact(&mut challenge)
         .map_err(|error| no_challenge(error, server, args.timeout))?;
-    style::received(server, &challenge);
+    style::received_hex(server, &challenge);
 
     // HMAC-SHA256 of the challenge under the key, as the server computes it.
     // Only this digest crosses the network; the key never does.

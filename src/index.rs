@@ -145,6 +145,26 @@ pub const LESSONS: &[Lesson] = &[
         tour: Some(&UDP),
     },
     Lesson {
+        name: "06_threaded_server",
+        summary: "a thread per client: the accept loop never waits for a conversation, so every client is served at once",
+        role: Role::Server,
+        default_port: Some(9999),
+        peer: Some("03_ctime_client"),
+        chapter: "book/src/06_many_clients.md",
+        checks: check::ctime::THREADED_SERVER,
+        tour: Some(&MANY_CLIENTS),
+    },
+    Lesson {
+        name: "06_socketserver",
+        summary: "the same service as a handler of a socketserver-style framework, which owns the accept loop and the threads",
+        role: Role::Server,
+        default_port: Some(9999),
+        peer: Some("03_ctime_client"),
+        chapter: "book/src/06_many_clients.md",
+        checks: check::ctime::THREADED_SERVER,
+        tour: Some(&SOCKETSERVER),
+    },
+    Lesson {
         name: "07_chat_1_broadcast",
         summary: "group chat: an accept thread, a thread per client, every line broadcast to all behind a lock",
         role: Role::Server,
@@ -213,6 +233,26 @@ pub const LESSONS: &[Lesson] = &[
         chapter: "book/src/07_chat_client.md",
         checks: check::chat::CLIENT,
         tour: Some(&CHAT_ROBUST),
+    },
+    Lesson {
+        name: "08_hmac_server",
+        summary: "challenge-response: 32 random bytes out, an HMAC-SHA256 back, checked in constant time before anything else",
+        role: Role::Server,
+        default_port: Some(8520),
+        peer: Some("08_hmac_client"),
+        chapter: "book/src/08_hmac.md",
+        checks: check::hmac::SERVER,
+        tour: Some(&HMAC),
+    },
+    Lesson {
+        name: "08_hmac_client",
+        summary: "answer the server's challenge with the HMAC of it under the shared key, then send your messages",
+        role: Role::Client,
+        default_port: Some(8520),
+        peer: Some("08_hmac_server"),
+        chapter: "book/src/08_hmac.md",
+        checks: check::hmac::CLIENT,
+        tour: Some(&HMAC),
     },
 ];
 
@@ -385,6 +425,110 @@ macro_rules! chat_participants {
         ]
     };
 }
+
+/// Lesson 06: alice connects first and says nothing; bob is served all the same, then alice.
+const MANY_CLIENTS: Script = {
+    const SERVER: usize = 0;
+    const ALICE: usize = 1;
+    const BOB: usize = 2;
+    Script {
+        name: "06_threaded_server",
+        participants: &[
+            Participant::new(
+                "server",
+                Program::Server("06_threaded_server", &[]),
+            ),
+            Participant::new("alice", Program::Lesson("03_ctime_client", &[])),
+            Participant::new("bob", Program::Lesson("03_ctime_client", &[])),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(ALICE),
+            Expect(ALICE, "connected to"),
+            Expect(SERVER, "connected"),
+            Start(BOB),
+            Expect(BOB, "connected to"),
+            Expect(SERVER, "connected"),
+            Type(BOB, "hello from bob, while alice is quiet"),
+            Expect(BOB, "while alice is quiet"),
+            Type(ALICE, "hello from alice"),
+            Expect(ALICE, "hello from alice"),
+            Type(BOB, ""),
+            Exit(BOB),
+            Expect(SERVER, "closed"),
+            Type(ALICE, ""),
+            Exit(ALICE),
+            Expect(SERVER, "closed"),
+        ],
+    }
+};
+
+/// Lesson 06, the framework: the same service, and `quit` on its console.
+const SOCKETSERVER: Script = {
+    const SERVER: usize = 0;
+    const ALICE: usize = 1;
+    const BOB: usize = 2;
+    Script {
+        name: "06_socketserver",
+        participants: &[
+            Participant::new("server", Program::Server("06_socketserver", &[])),
+            Participant::new("alice", Program::Lesson("03_ctime_client", &[])),
+            Participant::new("bob", Program::Lesson("03_ctime_client", &[])),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(ALICE),
+            Expect(ALICE, "connected to"),
+            Expect(SERVER, "connected"),
+            Start(BOB),
+            Expect(BOB, "connected to"),
+            Expect(SERVER, "connected"),
+            Type(BOB, "a handler per connection"),
+            Expect(BOB, "a handler per connection"),
+            Type(ALICE, "and a thread for each"),
+            Expect(ALICE, "and a thread for each"),
+            Type(BOB, ""),
+            Exit(BOB),
+            Expect(SERVER, "closed"),
+            TypeAhead(SERVER, "quit"),
+            Expect(SERVER, "stopping"),
+            ExitStatus(SERVER),
+        ],
+    }
+};
+
+/// Lesson 08: alice knows the key and is heard; mallory guesses it and is shown the door.
+const HMAC: Script = {
+    const SERVER: usize = 0;
+    const ALICE: usize = 1;
+    const MALLORY: usize = 2;
+    Script {
+        name: "08_hmac",
+        participants: &[
+            Participant::new("server", Program::Server("08_hmac_server", &[])),
+            Participant::new("alice", Program::Lesson("08_hmac_client", &[])),
+            Participant::new(
+                "mallory",
+                Program::Lesson("08_hmac_client", &["--key", "guessed"]),
+            ),
+        ],
+        steps: &[
+            Start(SERVER),
+            Start(ALICE),
+            Expect(ALICE, "connected to"),
+            Expect(SERVER, "authenticated"),
+            Type(ALICE, "hello, it is alice"),
+            Expect(SERVER, "hello, it is alice"),
+            Start(MALLORY),
+            Expect(MALLORY, "closed the connection"),
+            Exit(MALLORY),
+            Expect(SERVER, "rejected"),
+            Type(ALICE, "quit"),
+            Exit(ALICE),
+            Expect(SERVER, "closed"),
+        ],
+    }
+};
 
 /// Lesson 07, stage 1: two clients, each line reaching both; Ctrl-C is the
 /// only way to stop this stage.
@@ -679,6 +823,12 @@ pub const EXERCISES: &[Exercise] = &[
         section: "book/src/05_udp.md#exercises",
     },
     Exercise {
+        name: "ex06_threaded_server",
+        lesson: "06_threaded_server",
+        summary: "each client is served inline, so the next waits its turn: hand every connection to a thread",
+        section: "book/src/06_many_clients.md#exercises",
+    },
+    Exercise {
         name: "ex07_chat_3_leave",
         lesson: "07_chat_3_leave",
         summary: "quit is broadcast and leavers stay in the table: end the conversation on quit, and remove the client",
@@ -695,6 +845,12 @@ pub const EXERCISES: &[Exercise] = &[
         lesson: "07_chat_6_robust",
         summary: "lines() holds any line however long and dies on bad bytes: bound each line, and take any bytes",
         section: "book/src/07_chat_6_robust.md#exercises",
+    },
+    Exercise {
+        name: "ex08_hmac_server",
+        lesson: "08_hmac_server",
+        summary: "the server takes any 64 bytes for the answer: compute the HMAC and verify it in constant time",
+        section: "book/src/08_hmac.md#exercises",
     },
 ];
 

@@ -84,9 +84,9 @@ pub struct Request {
 
 /// One conversation with one client: Python's `BaseRequestHandler`.
 ///
-/// The server makes a new handler for each connection, in that connection's
-/// own thread, and calls [`setup`](Self::setup), [`handle`](Self::handle)
-/// and [`finish`](Self::finish) in that order. `finish` runs even when
+/// The server makes a new handler for each connection and moves it into
+/// that connection's own thread, which calls [`setup`](Self::setup),
+/// [`handle`](Self::handle) and [`finish`](Self::finish) in that order. `finish` runs even when
 /// `handle` failed, as Python's `finally:` makes it, so clean-up belongs
 /// there. An error ends this conversation only: the server logs it and goes
 /// on serving everyone else.

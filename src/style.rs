@@ -58,6 +58,34 @@ pub fn sent(peer: impl Display, data: &[u8]) {
     println!("{}", line.blue());
 }
 
+/// Binary bytes went out to `peer` (a random challenge): shown as hex digits, since as text
+/// they would be noise (nothing is printed when quiet).
+pub fn sent_hex(peer: impl Display, data: &[u8]) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    let line = format!(
+        "sent {} to {peer}, in hex: {}",
+        bytes(data.len()),
+        hex::encode(data)
+    );
+    println!("{}", line.blue());
+}
+
+/// Binary bytes arrived from `peer` (a random challenge): shown as hex digits (nothing is
+/// printed when quiet).
+pub fn received_hex(peer: impl Display, data: &[u8]) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    let line = format!(
+        "received {} from {peer}, in hex: {}",
+        bytes(data.len()),
+        hex::encode(data)
+    );
+    println!("{}", line.green());
+}
+
 /// Text that came over the network, printed as it is (a client printing a reply).
 pub fn reply(text: impl Display) {
     println!("{}", text.to_string().green());

@@ -493,6 +493,15 @@ pub fn mask(text: &str) -> String {
         } else if fits(rest, "9999/99/99 99:99:99") {
             masked += "<date>";
             at += 19;
+        } else if rest.len() >= 64
+            && rest[..64]
+                .iter()
+                .all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+            && rest.get(64).is_none_or(|c| !c.is_ascii_hexdigit())
+        {
+            // A challenge or an HMAC in hex (lesson 08): random each run.
+            masked += "<64 hex digits>";
+            at += 64;
         } else if let Some(port) = port_after(&chars, at) {
             masked += port.0;
             masked += "<port>";
@@ -696,6 +705,16 @@ mod tests {
         assert_eq!(
             mask("2026/11/26 01:28:29 [::1]:8000\n$ cargo run -- --port 41234"),
             "<date> [::1]:<port>\n$ cargo run -- --port <port>"
+        );
+    }
+
+    #[test]
+    fn masks_a_challenge_or_a_digest_in_hex() {
+        let digest =
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(
+            mask(&format!("received 64 bytes: \"{digest}\"")),
+            "received 64 bytes: \"<64 hex digits>\""
         );
     }
 

@@ -58,6 +58,11 @@ fn ex05_udp_server() {
 }
 
 #[test]
+fn ex06_threaded_server() {
+    assert_done("ex06_threaded_server");
+}
+
+#[test]
 fn ex07_chat_3_leave() {
     assert_done("ex07_chat_3_leave");
 }
@@ -70,4 +75,9 @@ fn ex07_chat_4_lock() {
 #[test]
 fn ex07_chat_6_robust() {
     assert_done("ex07_chat_6_robust");
+}
+
+#[test]
+fn ex08_hmac_server() {
+    assert_done("ex08_hmac_server");
 }

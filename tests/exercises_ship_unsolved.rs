@@ -9,7 +9,9 @@
 
 mod exercise_support;
 
-use exercise_support::{exercise, failed, report, run_checks};
+use exercise_support::{
+    exercise, failed, report, run_checks, run_checks_at_once,
+};
 use socket_lessons::check::TIMEOUT;
 use socket_lessons::index::{self, EXERCISES};
 use std::fs;
@@ -24,13 +26,13 @@ fn ships_unsolved(name: &str) {
 /// As [`ships_unsolved`], except that the checks named in `stalls` may fail by waiting out the
 /// deadline: a stall (a broadcast stuck on a client that does not read, a line that never
 /// ends) is seen only as nothing coming. The lesson and the exercise are checked at the same
-/// time, so that such a wait does not add up.
+/// time, and the exercise's checks all at once, so that such waits do not add up.
 fn ships_unsolved_waiting_for(name: &str, stalls: &[&str]) {
     let (exercise, lesson) = exercise(name);
 
     let (of_lesson, of_exercise) = std::thread::scope(|scope| {
         let of_lesson = scope.spawn(|| run_checks(lesson, lesson.name));
-        let of_exercise = run_checks(lesson, name);
+        let of_exercise = run_checks_at_once(lesson, name);
         (
             of_lesson.join().expect("the lesson's checks ran"),
             of_exercise,
@@ -91,6 +93,17 @@ fn ex05_udp_server() {
 }
 
 #[test]
+fn ex06_threaded_server() {
+    ships_unsolved_waiting_for(
+        "ex06_threaded_server",
+        &[
+            "serves many clients at once: twenty connected together, their chunks interleaved, each answered",
+            "a client that says nothing does not hold up the others",
+        ],
+    );
+}
+
+#[test]
 fn ex07_chat_3_leave() {
     ships_unsolved("ex07_chat_3_leave");
 }
@@ -111,6 +124,11 @@ fn ex07_chat_6_robust() {
             "ends a client whose line is longer than the limit (64 KiB), and only that client",
         ],
     );
+}
+
+#[test]
+fn ex08_hmac_server() {
+    ships_unsolved("ex08_hmac_server");
 }
 
 fn read(path: impl AsRef<Path>) -> String {

@@ -20,6 +20,7 @@ pub mod bind_accept;
 pub mod chat;
 pub mod command;
 pub mod ctime;
+pub mod hmac;
 pub mod makefile;
 pub mod peer;
 pub mod process;
