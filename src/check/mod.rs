@@ -13,8 +13,9 @@
 //!   `cargo test --test exercises`.
 //!
 //! One module per wire protocol: [`bind_accept`] (lesson 01), [`talk`] (02), [`ctime`] (03 over
-//! TCP and 05 over UDP), [`makefile`] (04) and [`chat`] (07, a suite for each stage). A target is started by [`target`], watched
-//! through [`process`], and talked to through [`peer`].
+//! TCP, 05 over UDP, and 06's many clients at once), [`makefile`] (04), [`chat`] (07, a suite
+//! for each stage) and [`hmac`] (08). A target is started by [`target`], watched through
+//! [`process`], and talked to through [`peer`].
 
 pub mod bind_accept;
 pub mod chat;
