@@ -16,9 +16,10 @@ use socket_lessons::socketserver::{
 };
 use socket_lessons::{cli, ready, style};
 use std::io::{self, ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The key of the Python tutorial, used when no `--key` is given: a demo
 /// key, known to everyone who has read the tutorial (or this file).
@@ -118,16 +119,13 @@ impl RequestHandler for Authenticator {
     // ANCHOR: handle
     fn handle(&mut self, request: &mut Request) -> io::Result<()> {
         let peer = request.client_address;
-        // A read timeout bounds the wait for the answer: a client that sends
-        // nothing, or 10 bytes and then nothing, is dropped when it runs
-        // out, instead of holding its thread and socket for ever.
-        request.stream.set_read_timeout(Some(self.auth_timeout))?;
-        // read_exact, not one read: the 64 bytes may come in pieces. And
-        // not a read of "whatever has come" either: read_exact asks the OS
-        // for exactly the bytes still missing, so a first message sent in
-        // the same segment stays in the socket for the loop below.
+        // A deadline bounds the wait for the answer: a client that sends
+        // nothing, or 10 bytes and then nothing, is dropped when it passes,
+        // instead of holding its thread and socket for ever.
+        let deadline = Instant::now() + self.auth_timeout;
         let mut answer = [0u8; DIGEST_SIZE];
-        if let Err(error) = request.stream.read_exact(&mut answer) {
+        if let Err(error) = read_by(&mut request.stream, &mut answer, deadline)
+        {
             let why = match error.kind() {
                 // WouldBlock on Unix, TimedOut on Windows.
                 ErrorKind::WouldBlock | ErrorKind::TimedOut => format!(
@@ -167,6 +165,37 @@ impl RequestHandler for Authenticator {
         Ok(())
     }
 }
+
+// ANCHOR: read_by
+/// Fills `buffer` from `stream` by `deadline`, as read_exact would without
+/// one. Not one read: the bytes may come in pieces. Not "whatever has come"
+/// either: each read asks for exactly the bytes still missing, so a first
+/// message sent in the same segment stays in the socket for later. And not
+/// set_read_timeout once and read_exact: the timeout counts for each read,
+/// so a client sending a byte now and then could stay for 64 timeouts.
+fn read_by(
+    stream: &mut TcpStream,
+    buffer: &mut [u8],
+    deadline: Instant,
+) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // set_read_timeout refuses a zero timeout: past the deadline, stop.
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut buffer[filled..]) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: read_by
 
 // ANCHOR: verify
 /// Whether `answer` is the lowercase hex HMAC-SHA256 of `challenge` under

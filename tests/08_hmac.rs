@@ -203,6 +203,28 @@ fn a_silent_client_is_dropped_after_the_auth_timeout_while_others_are_served() {
 }
 
 #[test]
+fn a_client_that_drips_its_answer_is_dropped_at_the_deadline() {
+    let mut server = start_server(SERVER, &["--auth-timeout", "1"]);
+    let started = Instant::now();
+    let (mut dripping, _, me) = challenged(server.address());
+    // A digit every 300 ms: each read gets one before a per-read timeout of
+    // 1 s would run out, so only a deadline for the whole answer stops it.
+    let mut writer = dripping.try_clone().expect("a second handle");
+    std::thread::spawn(move || {
+        while writer.write_all(b"0").is_ok() {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    assert_closed(&mut dripping, TIMEOUT);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(950) && waited < Duration::from_secs(2),
+        "dropped after {waited:?}, not at the 1 s deadline"
+    );
+    server.expect(&format!("rejected: {me}: no 64-byte answer within 1s"));
+}
+
+#[test]
 fn the_server_warns_of_the_demo_key_without_printing_it() {
     let demo = socket_lessons::check::target::Target::binary(
         socket_lessons::index::find(SERVER).expect("indexed"),
