@@ -123,7 +123,11 @@ fn stage_2_keeps_a_departed_client_and_fails_to_write_to_it() {
     drop(leaving); // a FIN: everything it was sent has been read
     server.expect(&format!("closed: {address}"));
     let speaker = room[0].address;
-    say_two_lines_alone(&mut room);
+    // The write of "one" provokes a reset, which a loaded machine may take
+    // a moment to process: a few more lines make sure a later write meets it.
+    for line in ["one", "two", "three", "four", "five"] {
+        say(&mut room, 0, line);
+    }
     let log = stop(server);
     let at = |wanted: &str| {
         log.iter()
