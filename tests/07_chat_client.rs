@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Running, TIMEOUT, read_until, spawn, start_server};
+use common::{Running, read_until, spawn, start_server};
 use predicates::prelude::*;
 use socket_lessons::chat;
 use std::io::Write;
@@ -39,14 +39,7 @@ fn join(server: &mut Running) -> (Running, SocketAddr) {
 /// A listener the test plays the server on, and a client connected to it:
 /// (the client, the test's end of its connection).
 fn client_of_the_test() -> (Running, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port().to_string();
-    let client = spawn(CLIENT, &["--port", &port]);
-    let (server, _) = listener.accept().expect("accept");
-    server
-        .set_read_timeout(Some(TIMEOUT))
-        .expect("set a read timeout");
-    (client, server)
+    common::client_of_the_test(CLIENT, &[])
 }
 
 /// A message as a server sends it: a header that names `sender`, then the

@@ -13,7 +13,7 @@ use predicates::prelude::*;
 use socket_lessons::check::hmac::{KEY, hex_digest};
 use socket_lessons::check::target::Transport;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 const SERVER: &str = "08_hmac_server";
@@ -281,29 +281,10 @@ fn the_key_never_appears_in_the_logs() {
     }
 }
 
-/// A fake server for the client: the listener, and the client started against it.
+/// A fake server for the client: the client started against it, and the
+/// test's end of its connection.
 fn client_against_fake(args: &[&str]) -> (common::Running, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port().to_string();
-    let mut full = vec!["--port", &port];
-    full.extend_from_slice(args);
-    let client = spawn(CLIENT, &full);
-    listener.set_nonblocking(true).expect("nonblocking");
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).expect("blocking");
-                stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-                return (client, stream);
-            }
-            Err(error) if error.kind() == ErrorKind::WouldBlock => {
-                assert!(Instant::now() < deadline, "the client never came");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(error) => panic!("accept: {error}"),
-        }
-    }
+    common::client_of_the_test(CLIENT, args)
 }
 
 #[test]

@@ -73,6 +73,28 @@ pub fn start_server(name: &str, args: &[&str]) -> Running {
     }
 }
 
+/// Starts the client lesson `name` against a listener the test plays the server on, with
+/// `args` after its `--port`, and waits (with the checks' deadline) until it connects: the
+/// client, and the test's end of its connection, with a read timeout.
+pub fn client_of_the_test(name: &str, args: &[&str]) -> (Running, TcpStream) {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let port = listener
+        .local_addr()
+        .expect("its address")
+        .port()
+        .to_string();
+    let mut full = vec!["--port", port.as_str()];
+    full.extend_from_slice(args);
+    let mut client = spawn(name, &full);
+    let peer = ok(check::target::accept_client(&listener, &mut client.process));
+    let stream = peer.stream().try_clone().expect("the connection");
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("a read timeout");
+    (client, stream)
+}
+
 /// Starts any lesson binary with these arguments, its stdin, stdout and stderr piped.
 pub fn spawn(name: &str, args: &[&str]) -> Running {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
