@@ -71,11 +71,10 @@ fn the_server_notices_a_client_that_closes() {
 
 #[test]
 fn a_refused_connection_names_the_address_and_the_os_error() {
-    // Bind a port, then free it: now nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    // A port held by a socket that never listens: a connect is refused, and
+    // no other test can start listening there meanwhile.
+    let (_held, port, _) = socket_lessons::check::talk::refused_port()
+        .unwrap_or_else(|failure| panic!("{failure}"));
 
     let refused = common::command("02_talk_client")
         .args(["--port", &port.to_string()])

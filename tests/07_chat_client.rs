@@ -12,7 +12,7 @@ use common::{Running, read_until, spawn, start_server};
 use predicates::prelude::*;
 use socket_lessons::chat;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 
 const CLIENT: &str = "07_chat_client";
 const SERVER: &str = "07_chat_6_robust";
@@ -114,11 +114,10 @@ fn says_the_server_closed_the_connection_when_our_server_stops() {
 
 #[test]
 fn a_refused_connection_is_one_clear_line_and_a_failure() {
-    // Bind a port, then free it: now nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
+    // A port held by a socket that never listens: a connect is refused, and
+    // no other test can start listening there meanwhile.
+    let (_held, port, _) = socket_lessons::check::talk::refused_port()
+        .unwrap_or_else(|failure| panic!("{failure}"));
     let output = common::command(CLIENT)
         .args(["--port", &port.to_string()])
         .assert()

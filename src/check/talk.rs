@@ -4,7 +4,8 @@
 
 use super::target::accept_client;
 use super::{Check, Failure, Outcome, Peer, Target};
-use std::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
 /// Lesson 02's server: the console's lines out, the client's lines shown.
 pub const SERVER: &[Check] = &[
@@ -136,8 +137,9 @@ fn client_ends_on_typed_quit(target: &Target) -> Outcome {
 }
 
 fn client_reports_a_refused_connection(target: &Target) -> Outcome {
-    // Bind a port and free it: nothing listens there now, and connecting is refused.
-    let (port, refused) = refused_port()?;
+    // A port bound and never listened on: connecting is refused, and while
+    // `_held` lives no other program can start listening there.
+    let (_held, port, refused) = refused_port()?;
     let mut client = target.start_client_at(port)?;
     let exit = client.wait_for_exit(super::TIMEOUT)?;
     let expected = format!(
@@ -159,16 +161,26 @@ fn client_reports_a_refused_connection(target: &Target) -> Outcome {
     Ok(())
 }
 
-/// A port where nothing listens, and the OS error number a connect to it gets (111 on Linux,
-/// 61 on macOS, 10061 on Windows).
-fn refused_port() -> Result<(u16, i32), Failure> {
+/// A port where nothing listens, held by a socket that is bound but never listens (so a
+/// connect to it is refused) and has no `SO_REUSEADDR` (so no other program, not even one
+/// that sets it, can bind the port meanwhile); and the OS error number a connect to it gets
+/// (111 on Linux, 61 on macOS, 10061 on Windows).
+pub fn refused_port() -> Result<(Socket, u16, i32), Failure> {
     let what = "a port where nothing listens";
-    let port = TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map_err(|error| Failure::new(what, error.to_string()))?
-        .port();
-    match std::net::TcpStream::connect(("127.0.0.1", port)) {
-        Err(error) => Ok((port, error.raw_os_error().unwrap_or(0))),
+    let failed = |error: std::io::Error| Failure::new(what, error.to_string());
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+        .map_err(failed)?;
+    socket.set_reuse_address(false).map_err(failed)?;
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    socket.bind(&address.into()).map_err(failed)?;
+    let port = socket
+        .local_addr()
+        .ok()
+        .and_then(|address| address.as_socket())
+        .map(|address| address.port())
+        .ok_or_else(|| Failure::new(what, "the bound socket has no port"))?;
+    match std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+        Err(error) => Ok((socket, port, error.raw_os_error().unwrap_or(0))),
         Ok(_) => {
             Err(Failure::new(what, format!("something listens on {port}")))
         }
