@@ -185,6 +185,12 @@ fn write_until_it_fails(stream: &mut TcpStream) -> io::Error {
 fn a_write_to_a_closed_peer_succeeds_then_fails_with_epipe() {
     let (mut ours, theirs) = pair();
     drop(theirs); // a FIN, with nothing unread
+    // Wait until the FIN has arrived (a read of 0 bytes): the reset that
+    // our first write draws then finds the connection half-closed, and
+    // Linux reports it as EPIPE. Had it come first, it would be ECONNRESET.
+    ours.set_read_timeout(Some(common::TIMEOUT))
+        .expect("a read timeout");
+    assert_eq!(ours.read(&mut [0; 1]).expect("the FIN"), 0, "the FIN");
     let error = write_until_it_fails(&mut ours);
     assert_eq!(error.kind(), ErrorKind::BrokenPipe, "{error}");
     if cfg!(target_os = "linux") {
