@@ -253,6 +253,95 @@ pub const LESSONS: &[Lesson] = &[
         chapter: "book/src/08_hmac.md",
         checks: check::hmac::CLIENT,
         tour: Some(&HMAC),
+    },    Lesson {
+        name: "09_socket_options",
+        summary: "socket options: SO_REUSEADDR and TIME_WAIT, the buffer sizes Linux really sets, Nagle's delay, keepalive, a zero linger that resets",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/09_socket_options.md",
+        checks: check::options::EXPERIMENT,
+        tour: Some(&OPTIONS),
+    },
+    Lesson {
+        name: "10_timeouts_nonblocking",
+        summary: "timeouts and non-blocking mode: a read that gives up, WouldBlock, connect with a deadline, connect_ex's numbers, a short write",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/10_timeouts_nonblocking.md",
+        checks: check::nonblocking::EXPERIMENT,
+        tour: Some(&NONBLOCKING),
+    },
+    Lesson {
+        name: "11_flags",
+        summary: "recv and send flags: MSG_PEEK reads twice, MSG_WAITALL waits for all, MSG_OOB's urgent byte, MSG_TRUNC's real length",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/11_flags.md",
+        checks: &[],
+        tour: Some(&FLAGS),
+    },
+    Lesson {
+        name: "12_framing",
+        summary: "framing: every message sent after its length in network byte order, against lines that break on a newline",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/12_framing.md",
+        checks: check::framing::EXPERIMENT,
+        tour: Some(&FRAMING),
+    },
+    Lesson {
+        name: "13_names_ipv6",
+        summary: "names and families: every address getaddrinfo gives, an IPv6 server, dual-stack :: with IPV6_V6ONLY on and off",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/13_names_ipv6.md",
+        checks: &[],
+        tour: Some(&NAMES_IPV6),
+    },
+    Lesson {
+        name: "14_unix_sockets",
+        summary: "AF_UNIX: stream and datagram sockets on a path, socketpair, SOCK_SEQPACKET's kept boundaries, the socket file",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/14_unix_sockets.md",
+        checks: &[],
+        tour: Some(&UNIX_SOCKETS),
+    },
+    Lesson {
+        name: "15_sendfile",
+        summary: "sendfile: a file handed to the kernel against a read/write loop, with the bytes and time of each",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/15_sendfile.md",
+        checks: &[],
+        tour: Some(&SENDFILE),
+    },
+    Lesson {
+        name: "16_raw_icmp",
+        summary: "SOCK_RAW: an ICMP echo to 127.0.0.1 where the OS permits it, and exactly what is missing where it does not",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/16_raw_icmp.md",
+        checks: &[],
+        tour: Some(&RAW_ICMP),
+    },
+    Lesson {
+        name: "17_fileno_shutdown",
+        summary: "fileno and shutdown: the descriptor behind a socket, and a half-close after which the peer still answers",
+        role: Role::Demonstration,
+        default_port: None,
+        peer: None,
+        chapter: "book/src/17_fileno_shutdown.md",
+        checks: &[],
+        tour: Some(&FILENO_SHUTDOWN),
     },
 ];
 
@@ -771,6 +860,34 @@ const CHAT_ROBUST: Script = {
     }
 };
 
+// The experiments of lessons 09 and on have one participant, the lesson run with no
+// arguments, and nothing to do but let it run to its end: their sessions are what the
+// chapters show.
+
+/// The script of an experiment: run it with no arguments, and wait for it to end.
+macro_rules! experiment {
+    ($name:literal) => {
+        Script {
+            name: $name,
+            participants: &[Participant::new(
+                "experiment",
+                Program::Command($name, &[]),
+            )],
+            steps: &[Start(0), Exit(0)],
+        }
+    };
+}
+
+const OPTIONS: Script = experiment!("09_socket_options");
+const NONBLOCKING: Script = experiment!("10_timeouts_nonblocking");
+const FLAGS: Script = experiment!("11_flags");
+const FRAMING: Script = experiment!("12_framing");
+const NAMES_IPV6: Script = experiment!("13_names_ipv6");
+const UNIX_SOCKETS: Script = experiment!("14_unix_sockets");
+const SENDFILE: Script = experiment!("15_sendfile");
+const RAW_ICMP: Script = experiment!("16_raw_icmp");
+const FILENO_SHUTDOWN: Script = experiment!("17_fileno_shutdown");
+
 /// An exercise: a starting file in `exercises/` that compiles and runs but does not yet do
 /// its lesson's job, checked by that lesson's checks.
 #[derive(Debug, Clone, Copy)]
@@ -861,6 +978,24 @@ pub const EXERCISES: &[Exercise] = &[
         lesson: "08_hmac_server",
         summary: "the server takes any 64 bytes for the answer: compute the HMAC and verify it in constant time",
         section: "book/src/08_hmac.md#exercises",
+    },
+    Exercise {
+        name: "ex09_socket_options",
+        lesson: "09_socket_options",
+        summary: "TODO",
+        section: "book/src/09_socket_options.md#exercises",
+    },
+    Exercise {
+        name: "ex10_timeouts_nonblocking",
+        lesson: "10_timeouts_nonblocking",
+        summary: "TODO",
+        section: "book/src/10_timeouts_nonblocking.md#exercises",
+    },
+    Exercise {
+        name: "ex12_framing",
+        lesson: "12_framing",
+        summary: "TODO",
+        section: "book/src/12_framing.md#exercises",
     },
 ];
 

@@ -18,6 +18,7 @@
 //! - [`ctime`]: the time as C's `ctime()` prints it, for the ctime protocol.
 //! - [`chat`]: the time in a chat message's header, and reading a header back.
 //! - [`explain`]: an error in one line, with the address, the OS error's name and the remedy.
+//! - [`experiment`]: how lessons 09 and on print their steps and the OS's answers.
 //!
 //! **The protocol checks**: [`check`] holds what each lesson promises on the wire, as code
 //! that the tests, `cargo run -- check` and the exercises all hold a program to.
@@ -35,6 +36,7 @@ pub mod check;
 pub mod cli;
 pub mod console;
 pub mod ctime;
+pub mod experiment;
 pub mod explain;
 pub mod index;
 pub mod ready;

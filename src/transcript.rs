@@ -478,7 +478,8 @@ pub fn render(participant: &Participant, screen: &[Entry]) -> String {
 }
 
 /// `text` with what changes from run to run replaced by a placeholder: `ctime` stamps
-/// (`Thu Nov 26 01:28:29 2026`), the chat's dates (`2026/11/26 01:28:29`), and port numbers
+/// (`Thu Nov 26 01:28:29 2026`), the chat's dates (`2026/11/26 01:28:29`), measured times
+/// and rates (`40.2 ms`, `310.5 MB/s`), and port numbers
 /// (`127.0.0.1:41234`, `[::1]:41234`, `--port 41234`). The texts compared are our programs'
 /// own, where a colon after an address always starts a port.
 pub fn mask(text: &str) -> String {
@@ -502,6 +503,10 @@ pub fn mask(text: &str) -> String {
             // A challenge or an HMAC in hex (lesson 08): random each run.
             masked += "<64 hex digits>";
             at += 64;
+        } else if let Some((placeholder, end)) = measured(&chars, at) {
+            // A time or a rate an experiment measured (lessons 09 and on).
+            masked += placeholder;
+            at = end;
         } else if let Some(port) = port_after(&chars, at) {
             masked += port.0;
             masked += "<port>";
@@ -512,6 +517,44 @@ pub fn mask(text: &str) -> String {
         }
     }
     masked
+}
+
+/// At `at`, a measured time or rate as [`crate::experiment::duration`] prints it: digits, a
+/// decimal point, one or more digits, a space and a unit (`40.2 ms`, `85.0 µs`, `1.2 s`,
+/// `310.5 MB/s`). Returns its placeholder and where it ends.
+fn measured(chars: &[char], at: usize) -> Option<(&'static str, usize)> {
+    if at > 0 && chars[at - 1].is_alphanumeric() {
+        return None;
+    }
+    let digits = |from: usize| {
+        chars[from.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let whole = digits(at);
+    if whole == 0 || chars.get(at + whole) != Some(&'.') {
+        return None;
+    }
+    let fraction = digits(at + whole + 1);
+    let space = at + whole + 1 + fraction;
+    if fraction == 0 || chars.get(space) != Some(&' ') {
+        return None;
+    }
+    const UNITS: &[(&str, &str)] = &[
+        ("MB/s", "<rate>"),
+        ("GB/s", "<rate>"),
+        ("ms", "<time>"),
+        ("µs", "<time>"),
+        ("ns", "<time>"),
+        ("s", "<time>"),
+    ];
+    UNITS.iter().find_map(|(unit, placeholder)| {
+        let end = space + 1 + unit.chars().count();
+        let fits = chars.get(space + 1..end)?.iter().copied().eq(unit.chars());
+        let alone = chars.get(end).is_none_or(|c| !c.is_alphanumeric());
+        (fits && alone).then_some((*placeholder, end))
+    })
 }
 
 /// Whether `text` starts with `pattern`: `A` an upper-case letter, `a` a lower-case one, `9` a
@@ -719,8 +762,17 @@ mod tests {
     }
 
     #[test]
+    fn masks_what_an_experiment_measured() {
+        assert_eq!(
+            mask("delay: 40.2 ms, then 85.0 µs; copy: 1.2 s at 310.5 MB/s"),
+            "delay: <time>, then <time>; copy: <time> at <rate>"
+        );
+    }
+
+    #[test]
     fn leaves_the_rest_alone() {
-        let text = "'70000' is not in 0..=65535 (os error 98, at 10:30)";
+        let text = "'70000' is not in 0..=65535 (os error 98, at 10:30) \
+                    waited 2 s, v1.5 seconds, 3.5 sets";
         assert_eq!(mask(text), text);
     }
 }

@@ -14,15 +14,21 @@
 //!
 //! One module per wire protocol: [`bind_accept`] (lesson 01), [`talk`] (02), [`ctime`] (03 over
 //! TCP, 05 over UDP, and 06's many clients at once), [`makefile`] (04), [`chat`] (07, a suite
-//! for each stage) and [`hmac`] (08). A target is started by [`target`], watched through
-//! [`process`], and talked to through [`peer`].
+//! for each stage) and [`hmac`] (08). The experiments of lessons 09 and on have no peer: their
+//! checks read what the OS answered from what they print ([`experiment`]), in [`options`]
+//! (09), [`nonblocking`] (10) and [`framing`] (12). A target is started by [`target`], watched
+//! through [`process`], and talked to through [`peer`].
 
 pub mod bind_accept;
 pub mod chat;
 pub mod command;
 pub mod ctime;
+pub mod experiment;
+pub mod framing;
 pub mod hmac;
 pub mod makefile;
+pub mod nonblocking;
+pub mod options;
 pub mod peer;
 pub mod process;
 pub mod talk;

@@ -7,7 +7,7 @@
 //! default port, as the Python tutorial's programs do.
 
 use super::peer::{Datagrams, Peer};
-use super::process::{Process, Stream};
+use super::process::{Exit, Process, Stream};
 use super::{Failure, TIMEOUT};
 use crate::index::Lesson;
 use crate::ready;
@@ -42,7 +42,8 @@ pub struct Target {
     pub lesson: &'static Lesson,
     program: OsString,
     args: Vec<String>,
-    /// True for our own binaries (lessons and exercises), which take `--host` and `--port`.
+    /// True for our own binaries (lessons and exercises), which take `--host` and `--port`
+    /// when their lesson has a port (an experiment has none).
     ours: bool,
 }
 
@@ -92,7 +93,7 @@ impl Target {
         } else {
             program.to_string_lossy().into_owned()
         }];
-        if self.ours {
+        if self.takes_a_port() {
             words.push("--port".to_string());
             words.push(PORT.to_string());
         }
@@ -105,10 +106,28 @@ impl Target {
         self.ours || self.args.iter().any(|arg| arg.contains(PORT))
     }
 
+    /// Whether we give the program `--port`: ours, unless its lesson is an experiment that
+    /// takes no port.
+    fn takes_a_port(&self) -> bool {
+        self.ours && self.lesson.default_port.is_some()
+    }
+
+    /// Runs the program with no port, as an experiment runs, and waits until it ends, for at
+    /// most `timeout`; returns its exit status and everything it printed.
+    pub fn run_to_end(&self, timeout: Duration) -> Result<Exit, Failure> {
+        let mut process = self.spawn(0, &[])?;
+        process.close_stdin();
+        let exit = process.wait_for_exit(timeout);
+        if exit.is_err() {
+            process.kill();
+        }
+        exit
+    }
+
     /// Starts the program with `port` in place of `{port}`, and `extra` arguments.
     fn spawn(&self, port: u16, extra: &[&str]) -> Result<Process, Failure> {
         let mut args: Vec<OsString> = Vec::new();
-        if self.ours {
+        if self.takes_a_port() {
             args.push("--port".into());
             args.push(port.to_string().into());
         }

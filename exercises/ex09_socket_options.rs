@@ -1,0 +1,16 @@
+//! Exercise ex09_socket_options — not written yet.
+
+use socket_lessons::cli;
+use std::process::ExitCode;
+
+/// No arguments: the experiment runs by itself.
+#[derive(clap::Args, Debug)]
+struct Experiment {}
+
+fn main() -> ExitCode {
+    cli::run("09_socket_options", run)
+}
+
+fn run(_: Experiment) -> std::io::Result<()> {
+    Ok(())
+}
