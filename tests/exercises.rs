@@ -81,3 +81,18 @@ fn ex07_chat_6_robust() {
 fn ex08_hmac_server() {
     assert_done("ex08_hmac_server");
 }
+
+#[test]
+fn ex09_socket_options() {
+    assert_done("ex09_socket_options");
+}
+
+#[test]
+fn ex10_timeouts_nonblocking() {
+    assert_done("ex10_timeouts_nonblocking");
+}
+
+#[test]
+fn ex12_framing() {
+    assert_done("ex12_framing");
+}

@@ -131,6 +131,21 @@ fn ex08_hmac_server() {
     ships_unsolved("ex08_hmac_server");
 }
 
+#[test]
+fn ex09_socket_options() {
+    ships_unsolved("ex09_socket_options");
+}
+
+#[test]
+fn ex10_timeouts_nonblocking() {
+    ships_unsolved("ex10_timeouts_nonblocking");
+}
+
+#[test]
+fn ex12_framing() {
+    ships_unsolved("ex12_framing");
+}
+
 fn read(path: impl AsRef<Path>) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     fs::read_to_string(&path)

@@ -40,6 +40,11 @@ pub fn run(target: &Target) -> Result<Answers, Failure> {
 }
 
 impl Answers {
+    /// Every line the experiment printed on standard output.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
     /// The answer printed after `label: `, the first time the label appears.
     pub fn get(&self, label: &str) -> Result<&str, Failure> {
         let prefix = format!("{label}: ");

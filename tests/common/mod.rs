@@ -225,6 +225,12 @@ pub fn expect_silence(stream: &mut TcpStream, quiet: Duration) {
         .expect("set a read timeout");
 }
 
+/// Runs an experiment (lessons 09 and on) to its end with no arguments, as a learner does,
+/// and returns the answers it printed (`label: answer` lines); panics unless it exits 0.
+pub fn run_experiment(name: &str) -> check::experiment::Answers {
+    ok(check::experiment::run(&target(name, &[])))
+}
+
 /// A lesson binary to run to completion with assert_cmd: plain output, a deadline.
 pub fn command(name: &str) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(binary(name));
