@@ -170,10 +170,90 @@ fn every_row_says_its_rust_counterpart_and_its_lesson() {
     {
         let cells = line.replace("\\|", "");
         let cells: Vec<&str> = cells.split('|').collect();
-        assert_eq!(cells.len(), 5, "three cells: {line}");
+        assert_eq!(cells.len(), 6, "four cells: {line}");
         assert!(cells[2].trim().len() > 10, "no Rust side: {line}");
-        assert!(!cells[3].trim().is_empty(), "no lesson: {line}");
+        assert!(!cells[3].trim().is_empty(), "no chapter: {line}");
+        assert!(!cells[4].trim().is_empty(), "no lesson: {line}");
     }
+}
+
+/// The words of the Rust side's code spans that name a call, a type or a constant
+/// (`set_reuse_address`, `UnixDatagram`, `MSG_PEEK`), without the ones every lesson has.
+fn rust_names(cell: &str) -> Vec<String> {
+    const EVERYWHERE: &[&str] = &[
+        "std", "net", "mut", "self", "Some", "None", "Err", "true", "false",
+        "usize", "buffer", "data", "addr", "error", "kind", "count", "file",
+        "stream", "socket", "Socket", "Type", "Domain", "Duration", "into",
+        "from", "new", "use", "unsafe", "with", "duration", "libc",
+    ];
+    code_spans(cell)
+        .flat_map(|span| {
+            span.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        })
+        .filter(|word| {
+            word.len() >= 3
+                && word.starts_with(|c: char| c.is_ascii_alphabetic())
+                && !EVERYWHERE.contains(word)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The source a lesson runs: its file, and for the framework's lesson the framework.
+fn lesson_source(name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut source =
+        std::fs::read_to_string(root.join(format!("lessons/{name}.rs")))
+            .unwrap_or_else(|error| panic!("lessons/{name}.rs: {error}"));
+    if name == "06_socketserver" {
+        source += &std::fs::read_to_string(root.join("src/socketserver.rs"))
+            .expect("src/socketserver.rs");
+    }
+    source
+}
+
+#[test]
+fn every_name_with_a_rust_counterpart_points_to_a_lesson_that_runs_it() {
+    let text = appendix();
+    let mut wrong = Vec::new();
+    for line in text
+        .lines()
+        .filter(|line| line.starts_with("| `") || line.starts_with("| daemon"))
+    {
+        let cells = line.replace("\\|", "");
+        let cells: Vec<&str> = cells.split('|').collect();
+        let (python, rust, lessons) =
+            (cells[1].trim(), cells[2].trim(), cells[4].trim());
+        if lessons == "none" {
+            if !rust.starts_with("None") {
+                wrong.push(format!("{python}: a Rust counterpart, no lesson"));
+            }
+            continue;
+        }
+        let names = rust_names(rust);
+        for lesson in code_spans(lessons) {
+            if socket_lessons::index::find(lesson).is_none() {
+                wrong.push(format!("{python}: `{lesson}` is not a lesson"));
+                continue;
+            }
+            let source = lesson_source(lesson);
+            let uses = |name: &String| {
+                source
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .any(|word| word == name)
+            };
+            if !names.iter().any(uses) {
+                wrong.push(format!(
+                    "{python}: lessons/{lesson}.rs uses none of {names:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "rows whose lesson does not run them:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
