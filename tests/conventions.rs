@@ -367,3 +367,49 @@ fn every_test_the_book_names_exists() {
         "only {named} tests named: is the pattern right?"
     );
 }
+
+#[test]
+fn every_experiment_runs_by_itself_and_exits_0_or_says_what_is_missing() {
+    // Lessons 09 and on need no peer and no argument: run with none, each shows the OS's
+    // answers and exits 0, or says in one line what this machine lacks and exits 1. All at
+    // once, so the test takes as long as the slowest.
+    let experiments: Vec<&str> = index::LESSONS
+        .iter()
+        .filter(|lesson| lesson.role == Role::Demonstration)
+        .map(|lesson| lesson.name)
+        .collect();
+    assert!(experiments.len() >= 9, "lessons 09 to 17 are experiments");
+    std::thread::scope(|scope| {
+        for name in experiments {
+            scope.spawn(move || {
+                let output = common::command(name).output().expect("it runs");
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(
+                    !stderr.contains("panicked"),
+                    "{name} panicked: {stderr}"
+                );
+                if output.status.success() {
+                    assert!(
+                        stdout.lines().any(|line| line.starts_with("== ")),
+                        "{name} names no part of its experiment:\n{stdout}"
+                    );
+                    assert!(
+                        stdout.lines().any(|line| line.contains(": ")),
+                        "{name} prints no answer of the OS:\n{stdout}"
+                    );
+                } else {
+                    assert_eq!(
+                        output.status.code(),
+                        Some(1),
+                        "{name} neither succeeded nor said why: {stderr}"
+                    );
+                    assert!(
+                        stderr.trim().lines().count() == 1,
+                        "{name} must say in one line what is missing: {stderr}"
+                    );
+                }
+            });
+        }
+    });
+}
