@@ -253,7 +253,8 @@ pub const LESSONS: &[Lesson] = &[
         chapter: "book/src/08_hmac.md",
         checks: check::hmac::CLIENT,
         tour: Some(&HMAC),
-    },    Lesson {
+    },
+    Lesson {
         name: "09_socket_options",
         summary: "socket options: SO_REUSEADDR and TIME_WAIT, the buffer sizes Linux really sets, Nagle's delay, keepalive, a zero linger that resets",
         role: Role::Demonstration,

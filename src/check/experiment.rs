@@ -32,7 +32,10 @@ pub fn run(target: &Target) -> Result<Answers, Failure> {
     if !status.success() {
         let last = stderr.last().or(stdout.last()).cloned().unwrap_or_default();
         return Err(Failure::new(
-            format!("`{}` to run to its end (exit status 0)", target.describe()),
+            format!(
+                "`{}` to run to its end (exit status 0)",
+                target.describe()
+            ),
             format!("{status}: {last}"),
         ));
     }
