@@ -1,0 +1,350 @@
+//! Lesson 09: the experiment keeps its checks (`socket_lessons::check::options`), and each
+//! thing chapter 09 says the OS does is read here from what the lesson printed: TIME_WAIT and
+//! SO_REUSEADDR, the buffer sizes Linux really sets, Nagle's delay, the keepalive timers, and
+//! the close that resets. Two claims the experiment does not print (a listening port stays
+//! taken; a reset leaves no TIME_WAIT) are shown here directly.
+
+mod common;
+
+use common::{assert_keeps_its_protocol, run_experiment};
+use socket_lessons::check::experiment::Answers;
+use std::sync::OnceLock;
+
+const LESSON: &str = "09_socket_options";
+
+#[test]
+fn the_experiment_keeps_its_checks() {
+    assert_keeps_its_protocol(LESSON, &[]);
+}
+
+/// What the experiment printed: one run, shared by every test of this file that reads it.
+fn answers() -> &'static Answers {
+    static ANSWERS: OnceLock<Answers> = OnceLock::new();
+    ANSWERS.get_or_init(|| run_experiment(LESSON))
+}
+
+/// The first whole number in the answer to `label`: `Ok(8192)` gives 8192.
+fn number(answers: &Answers, label: &str) -> u64 {
+    let answer = answers
+        .get(label)
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    let digits: String = answer
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in `{label}: {answer}`"))
+}
+
+/// The answer to `label`, which must be there.
+fn answer<'a>(answers: &'a Answers, label: &str) -> &'a str {
+    answers
+        .get(label)
+        .unwrap_or_else(|failure| panic!("{failure}"))
+}
+
+/// A time as the lesson prints it (`44.0 ms`, `21.3 µs`), in seconds.
+fn seconds(answers: &Answers, label: &str) -> f64 {
+    let text = answer(answers, label);
+    let (amount, unit) = text.split_once(' ').expect("a number and a unit");
+    let amount: f64 = amount.parse().expect("a number");
+    amount
+        * match unit {
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "µs" => 1e-6,
+            other => panic!("unexpected unit {other} in `{label}: {text}`"),
+        }
+}
+
+/// A number from a file of /proc/sys, the `column`th if it holds several.
+#[cfg(target_os = "linux")]
+fn sysctl(path: &str, column: usize) -> u64 {
+    let text = std::fs::read_to_string(path).expect("a /proc/sys file");
+    text.split_whitespace()
+        .nth(column)
+        .and_then(|field| field.parse().ok())
+        .unwrap_or_else(|| panic!("no number {column} in {path}: {text}"))
+}
+
+#[cfg(unix)]
+#[test]
+fn std_listeners_turn_so_reuseaddr_on() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "SO_REUSEADDR of std's listener"),
+        "Ok(true)"
+    );
+}
+
+#[test]
+fn the_client_reads_end_of_file_once_the_server_has_closed_first() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "the client's read after the server's close"),
+        "Ok(0)"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_end_that_closes_first_waits_in_time_wait() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "the server's end, in /proc/net/tcp"),
+        "TIME_WAIT"
+    );
+}
+
+#[test]
+fn rebinding_a_port_in_time_wait_needs_so_reuseaddr() {
+    let answers = answers();
+    let without = answer(answers, "bind without SO_REUSEADDR");
+    assert!(without.starts_with("EADDRINUSE"), "{without}");
+    assert_eq!(answer(answers, "bind with SO_REUSEADDR"), "Ok(())");
+    assert_eq!(answer(answers, "listen with SO_REUSEADDR"), "Ok(())");
+}
+
+/// SO_REUSEADDR is no way to run two servers on one port: a listening socket keeps it, from
+/// a socket that has the option as much as from one without.
+#[cfg(unix)]
+#[test]
+fn so_reuseaddr_does_not_free_a_port_that_a_socket_listens_on() {
+    use socket2::{Domain, Socket, Type};
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let address = listener.local_addr().expect("its address");
+    let second =
+        Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    second.set_reuse_address(true).expect("SO_REUSEADDR");
+    let error = second
+        .bind(&address.into())
+        .expect_err("the port is taken by a listener");
+    assert_eq!(error.raw_os_error(), Some(libc::EADDRINUSE), "{error}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_new_tcp_socket_gets_the_systems_default_buffer_sizes() {
+    let answers = answers();
+    // net.ipv4.tcp_rmem and tcp_wmem: minimum, default, maximum.
+    assert_eq!(
+        number(answers, "SO_RCVBUF of a new TCP socket"),
+        sysctl("/proc/sys/net/ipv4/tcp_rmem", 1)
+    );
+    assert_eq!(
+        number(answers, "SO_SNDBUF of a new TCP socket"),
+        sysctl("/proc/sys/net/ipv4/tcp_wmem", 1)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_doubles_the_buffer_size_it_is_asked_for() {
+    let answers = answers();
+    for asked in [4096, 100_000] {
+        for option in ["SO_RCVBUF", "SO_SNDBUF"] {
+            let label = format!("{option} after asking for {asked}");
+            assert_eq!(number(answers, &label), 2 * asked, "{label}");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_sets_at_least_a_floor_however_little_is_asked_for() {
+    let answers = answers();
+    let receive = number(answers, "SO_RCVBUF after asking for 1");
+    let send = number(answers, "SO_SNDBUF after asking for 1");
+    // socket(7): the minimum is 256 bytes for receiving and 2048 for sending, doubled; the
+    // kernel adds room for its own bookkeeping on top.
+    assert!(
+        receive >= 2 * 256,
+        "SO_RCVBUF after asking for 1: {receive}"
+    );
+    assert!(send >= 2 * 2048, "SO_SNDBUF after asking for 1: {send}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn linux_caps_the_request_at_rmem_max_and_wmem_max_before_doubling() {
+    let answers = answers();
+    let asked = 10_000_000;
+    let receive_max = number(answers, "net.core.rmem_max");
+    let send_max = number(answers, "net.core.wmem_max");
+    assert_eq!(receive_max, sysctl("/proc/sys/net/core/rmem_max", 0));
+    assert_eq!(send_max, sysctl("/proc/sys/net/core/wmem_max", 0));
+    assert_eq!(
+        number(answers, &format!("SO_RCVBUF after asking for {asked}")),
+        2 * receive_max.min(asked)
+    );
+    assert_eq!(
+        number(answers, &format!("SO_SNDBUF after asking for {asked}")),
+        2 * send_max.min(asked)
+    );
+}
+
+#[test]
+fn tcp_nodelay_is_off_on_a_new_connection_and_reads_back_on_once_set() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "TCP_NODELAY of a new connection"),
+        "Ok(false)"
+    );
+    assert_eq!(answer(answers, "TCP_NODELAY after setting it"), "Ok(true)");
+}
+
+#[test]
+fn nagle_delays_the_second_small_write() {
+    let answers = answers();
+    let nagle = seconds(answers, "Nagle on (the default), median round");
+    let no_delay = seconds(answers, "TCP_NODELAY on, median round");
+    // The body waits for the delayed ACK of the header: 40 ms at least on Linux (its
+    // shortest delayed-ACK timer, counted in clock ticks).
+    #[cfg(target_os = "linux")]
+    assert!(nagle >= 0.030, "Nagle's median round took {nagle} s");
+    assert!(
+        nagle >= 4.0 * no_delay,
+        "Nagle's median round {nagle} s against TCP_NODELAY's {no_delay} s"
+    );
+}
+
+#[test]
+fn tcp_nodelay_sends_the_second_write_at_once() {
+    let answers = answers();
+    let no_delay = seconds(answers, "TCP_NODELAY on, median round");
+    // A loopback round trip with nothing held back: microseconds, a few ms on a busy
+    // machine, never a delayed ACK's 40.
+    assert!(
+        no_delay < 0.010,
+        "TCP_NODELAY's median round took {no_delay} s"
+    );
+}
+
+#[test]
+fn keepalive_is_off_on_a_new_socket_and_reads_back_on_once_set() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "SO_KEEPALIVE of a new TCP socket"),
+        "Ok(false)"
+    );
+    assert_eq!(answer(answers, "SO_KEEPALIVE after setting it"), "Ok(true)");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_new_socket_takes_its_keepalive_timers_from_the_system() {
+    let answers = answers();
+    let idle = sysctl("/proc/sys/net/ipv4/tcp_keepalive_time", 0);
+    let interval = sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl", 0);
+    let probes = sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes", 0);
+    assert_eq!(
+        answer(answers, "TCP_KEEPIDLE of a new TCP socket"),
+        format!("Ok({idle}s)")
+    );
+    assert_eq!(
+        answer(answers, "TCP_KEEPINTVL of a new TCP socket"),
+        format!("Ok({interval}s)")
+    );
+    assert_eq!(
+        answer(answers, "TCP_KEEPCNT of a new TCP socket"),
+        format!("Ok({probes})")
+    );
+}
+
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+#[test]
+fn set_tcp_keepalive_sets_the_three_timers() {
+    let answers = answers();
+    for (label, wanted) in [
+        ("TCP_KEEPIDLE after set_tcp_keepalive", "Ok(60s)"),
+        ("TCP_KEEPINTVL after set_tcp_keepalive", "Ok(10s)"),
+        ("TCP_KEEPCNT after set_tcp_keepalive", "Ok(3)"),
+    ] {
+        assert_eq!(answer(answers, label), wanted, "{label}");
+    }
+}
+
+#[test]
+fn a_plain_close_gives_the_peer_end_of_file() {
+    let answers = answers();
+    assert_eq!(answer(answers, "SO_LINGER of a new connection"), "Ok(None)");
+    assert_eq!(
+        answer(answers, "the peer's read after a plain close"),
+        "Ok(0)"
+    );
+}
+
+#[test]
+fn a_zero_linger_close_resets_the_peer() {
+    let answers = answers();
+    assert_eq!(
+        answer(answers, "SO_LINGER after setting zero"),
+        "Ok(Some(0ns))"
+    );
+    let read = answer(answers, "the peer's read after a zero-linger close");
+    assert!(read.starts_with("ECONNRESET"), "{read}");
+}
+
+#[test]
+fn after_the_reset_the_peers_next_read_returns_0() {
+    let answers = answers();
+    assert_eq!(answer(answers, "the peer's next read"), "Ok(0)");
+}
+
+/// The end that closes with a reset skips TIME_WAIT: Linux forgets the connection at once,
+/// where a plain close by the same end would leave it waiting.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_zero_linger_close_leaves_no_time_wait() {
+    use socket2::SockRef;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    /// The state (hex, as /proc/net/tcp has it) of the connection whose local port is `port`.
+    fn state(port: u16) -> Option<String> {
+        let table =
+            std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        let suffix = format!(":{port:04X}");
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields[1].ends_with(&suffix).then(|| fields[3].to_string())
+        })
+    }
+
+    for zero_linger in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+        let ours =
+            TcpStream::connect(listener.local_addr().expect("its address"))
+                .expect("a connection");
+        let (mut peer, _) = listener.accept().expect("accepted");
+        peer.set_read_timeout(Some(common::TIMEOUT))
+            .expect("a timeout");
+        let port = ours.local_addr().expect("our address").port();
+        if zero_linger {
+            SockRef::from(&ours)
+                .set_linger(Some(Duration::ZERO))
+                .expect("SO_LINGER");
+        }
+        drop(ours);
+        // The peer's read returns once the FIN or the RST has arrived.
+        let _ = peer.read(&mut [0u8; 16]);
+        if zero_linger {
+            assert_eq!(
+                state(port),
+                None,
+                "the reset end is gone from /proc/net/tcp"
+            );
+        } else {
+            // FIN_WAIT1 or FIN_WAIT2 until the peer closes too: still listed.
+            let state = state(port);
+            assert!(
+                matches!(state.as_deref(), Some("04" | "05")),
+                "a plain close by the first end: {state:?}"
+            );
+        }
+    }
+}
