@@ -1,0 +1,233 @@
+//! Lesson 16: an ICMP echo on a raw socket where the process may open one,
+//! Linux's ICMP datagram socket where `ping_group_range` admits its group,
+//! and, where neither is permitted, an explanation that names what is
+//! missing. As root, the tests also run the lesson without CAP_NET_RAW
+//! (`setpriv` drops it), and, where a network namespace of their own is
+//! allowed, with a `ping_group_range` that admits the group.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use std::process::Output;
+
+const NAME: &str = "16_raw_icmp";
+
+/// What one run printed, and how it ended.
+struct Run {
+    succeeded: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(output: Output) -> Run {
+        Run {
+            succeeded: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The answer after `label: `, if the run printed one.
+    fn answer(&self, label: &str) -> Option<&str> {
+        let prefix = format!("{label}: ");
+        self.stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+    }
+
+    /// Asserts the one-line explanation of a run that no socket allowed.
+    fn assert_names_what_is_missing(&self) {
+        assert!(!self.succeeded, "{}", self.stdout);
+        for needed in ["CAP_NET_RAW", "raw(7)", "net.ipv4.ping_group_range"] {
+            assert!(self.stderr.contains(needed), "{needed}: {}", self.stderr);
+        }
+    }
+}
+
+/// The lesson, run as the tests run.
+fn run_the_lesson() -> Run {
+    Run::of(common::command(NAME).output().expect("the lesson runs"))
+}
+
+/// Whether this process may open a raw socket (root or CAP_NET_RAW).
+fn may_open_raw_sockets() -> bool {
+    Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)).is_ok()
+}
+
+/// The lesson run without CAP_NET_RAW: as it is if the tests have no such
+/// privilege, or through `setpriv`, which takes the capability out of the
+/// bounding set so that the lesson's process cannot have it.
+fn run_without_cap_net_raw() -> Run {
+    if !may_open_raw_sockets() {
+        return run_the_lesson();
+    }
+    let output = assert_cmd::Command::new("setpriv")
+        .args(["--inh-caps=-net_raw", "--bounding-set=-net_raw"])
+        .arg(common::binary(NAME))
+        .env("NO_COLOR", "1")
+        .timeout(common::TIMEOUT)
+        .output()
+        .expect("setpriv (util-linux) runs the lesson without CAP_NET_RAW");
+    Run::of(output)
+}
+
+/// What a run without CAP_NET_RAW shows: EPERM for the raw socket, then an
+/// echo on the datagram socket if `ping_group_range` admits the group, or
+/// else the explanation of both refusals.
+fn assert_the_unprivileged_outcome(run: &Run) {
+    assert_eq!(
+        run.answer("raw socket"),
+        Some("EPERM (os error 1): Operation not permitted"),
+        "{}",
+        run.stdout
+    );
+    if run.succeeded {
+        assert_eq!(run.answer("datagram reply type"), Some("0 (echo reply)"));
+    } else {
+        run.assert_names_what_is_missing();
+    }
+}
+
+/// `net.ipv4.ping_group_range` admits this process's effective group.
+fn ping_group_range_admits_our_group() -> bool {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+        .expect("the sysctl");
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let group: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Gid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1)?.parse().ok())
+        .expect("an effective group id");
+    let bounds: Vec<u64> = range
+        .split_whitespace()
+        .map(|bound| bound.parse().expect("a number"))
+        .collect();
+    (bounds[0]..=bounds[1]).contains(&group)
+}
+
+#[test]
+fn a_raw_socket_reads_the_echo_reply_with_its_ip_header() {
+    let run = run_the_lesson();
+    if !may_open_raw_sockets() {
+        assert!(run.stdout.contains("raw socket: EPERM"), "{}", run.stdout);
+        assert!(run.stderr.contains("CAP_NET_RAW"), "{}", run.stderr);
+        return;
+    }
+    assert!(run.succeeded, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.answer("raw socket"), Some("created"));
+    let reply = run.answer("echo reply").expect("an echo reply");
+    for part in [
+        "type 0 (echo reply)",
+        "(valid)",
+        "identifier 0x1516",
+        "sequence 1",
+        "payload \"socket-lessons echo\"",
+    ] {
+        assert!(reply.contains(part), "{part}: {reply}");
+    }
+    assert_eq!(run.answer("IP header length"), Some("20"));
+    assert_eq!(run.answer("protocol"), Some("1 (ICMP)"));
+    assert_eq!(run.answer("source"), Some("127.0.0.1"));
+}
+
+#[test]
+fn a_raw_socket_also_sees_our_own_echo_request_on_loopback() {
+    if !may_open_raw_sockets() {
+        run_the_lesson().assert_names_what_is_missing();
+        return;
+    }
+    let run = run_the_lesson();
+    assert_eq!(
+        run.answer("first packet"),
+        Some("our own echo request (type 8)")
+    );
+}
+
+#[test]
+fn a_new_raw_socket_leaves_ip_hdrincl_off() {
+    if !may_open_raw_sockets() {
+        run_the_lesson().assert_names_what_is_missing();
+        return;
+    }
+    assert_eq!(run_the_lesson().answer("IP_HDRINCL"), Some("Ok(false)"));
+}
+
+#[test]
+fn the_checksum_of_our_request_is_valid() {
+    // The lesson builds the request once it has a raw socket to send it on.
+    if !may_open_raw_sockets() {
+        run_the_lesson().assert_names_what_is_missing();
+        return;
+    }
+    let run = run_the_lesson();
+    let request = run.answer("echo request").expect("the request");
+    assert!(request.contains("checksum 0x3f09 (valid)"), "{request}");
+}
+
+#[test]
+fn without_cap_net_raw_a_raw_socket_is_refused_with_eperm() {
+    assert_the_unprivileged_outcome(&run_without_cap_net_raw());
+}
+
+#[test]
+fn an_icmp_datagram_socket_is_allowed_exactly_when_ping_group_range_admits_the_group()
+ {
+    let run = run_the_lesson();
+    let created = run.answer("datagram socket") == Some("created");
+    if ping_group_range_admits_our_group() {
+        assert!(created, "{}", run.stdout);
+        assert_eq!(run.answer("datagram reply type"), Some("0 (echo reply)"));
+        assert_eq!(run.answer("identifier is the socket's port"), Some("true"));
+    } else {
+        assert_eq!(
+            run.answer("datagram socket"),
+            Some("EACCES (os error 13): Permission denied"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn with_its_group_in_ping_group_range_a_process_without_cap_net_raw_pings() {
+    // A network namespace of our own has its own ping_group_range, so the
+    // test can widen it without touching the machine's. Creating one needs
+    // CAP_SYS_ADMIN; without it, the lesson's explanation is what remains.
+    let script = format!(
+        "ip link set lo up && echo '0 2147483647' > \
+         /proc/sys/net/ipv4/ping_group_range && \
+         exec setpriv --inh-caps=-net_raw --bounding-set=-net_raw {}",
+        common::binary(NAME).display()
+    );
+    let namespace = assert_cmd::Command::new("unshare")
+        .args(["--net", "sh", "-c", "exit 0"])
+        .output();
+    if !namespace.is_ok_and(|output| output.status.success()) {
+        assert_the_unprivileged_outcome(&run_without_cap_net_raw());
+        return;
+    }
+    let output = assert_cmd::Command::new("unshare")
+        .args(["--net", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .timeout(common::TIMEOUT)
+        .output()
+        .expect("the lesson runs in a namespace of its own");
+    let run = Run::of(output);
+    assert!(run.succeeded, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("raw socket: EPERM"), "{}", run.stdout);
+    assert_eq!(run.answer("datagram socket"), Some("created"));
+    assert_eq!(run.answer("datagram reply type"), Some("0 (echo reply)"));
+    assert_eq!(run.answer("datagram payload"), Some("socket-lessons echo"));
+}
+
+#[test]
+fn linux_implements_no_sock_rdm_for_ipv4() {
+    let run = run_the_lesson();
+    assert_eq!(
+        run.answer("SOCK_RDM socket"),
+        Some("ESOCKTNOSUPPORT (os error 94): Socket type not supported")
+    );
+}
