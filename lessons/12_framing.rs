@@ -170,8 +170,9 @@ fn frames(messages: &[Vec<u8>]) -> io::Result<()> {
     compare(messages, &received, "");
 
     // However the stream is cut, the frames come out the same: here the
-    // first 30 bytes go 3 at a time, each in a segment of its own, so that
-    // headers are cut in the middle, and then the rest in one write.
+    // first 30 bytes go 3 at a time, with Nagle's delay off so that no write
+    // waits for the one before to be acknowledged, and headers are cut in
+    // the middle; then the rest goes in one write.
     step("again, the first 30 bytes written 3 at a time");
     let mut bytes = Vec::new();
     for message in messages {
