@@ -995,7 +995,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "ex12_framing",
         lesson: "12_framing",
-        summary: "TODO",
+        summary: "read_frame is one plain read: read the 4-byte big-endian length, refuse one over the limit, then exactly that many bytes",
         section: "book/src/12_framing.md#exercises",
     },
 ];
