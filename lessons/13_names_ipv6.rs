@@ -5,8 +5,9 @@
 //! with a client, and a listener on `[::]` that accepts IPv4 clients too
 //! (`IPV6_V6ONLY` off, where they show up as `::ffff:127.0.0.1`) or refuses
 //! them (on). Run it with `cargo run --bin 13_names_ipv6`; it needs no
-//! network. Where IPv6 is turned off, it says so after the first part and
-//! exits non-zero.
+//! network. `--lookup NAME` looks up more names, which may ask DNS: try
+//! `--lookup no-such-host.invalid`. Where IPv6 is turned off, it says so
+//! after the first part and exits non-zero.
 
 use socket_lessons::cli;
 use socket_lessons::experiment::{answer, duration, error, part, step, value};
@@ -21,9 +22,15 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// No arguments: the experiment runs by itself.
+/// Options of the experiment; with none, it runs by itself.
 #[derive(clap::Args, Debug)]
-struct Experiment {}
+struct Experiment {
+    /// Also look up NAME (may be given more than once). A name that is not
+    /// in /etc/hosts is a question to DNS, whose answer depends on the
+    /// network, so the run with no options asks none.
+    #[arg(long = "lookup", value_name = "NAME")]
+    lookups: Vec<String>,
+}
 
 /// The port the Python tutorial's programs use, for the names we look up.
 const SEED_PORT: u16 = 9999;
@@ -35,8 +42,8 @@ fn main() -> ExitCode {
     cli::run(env!("CARGO_BIN_NAME"), run)
 }
 
-fn run(_: Experiment) -> io::Result<()> {
-    names();
+fn run(args: Experiment) -> io::Result<()> {
+    names(args.lookups);
     ipv6_server()?;
     dual_stack()?;
     ipv6_only()?;
@@ -45,19 +52,23 @@ fn run(_: Experiment) -> io::Result<()> {
 }
 
 /// Part 1: names become addresses.
-fn names() {
+fn names(lookups: Vec<String>) {
     part("getaddrinfo: a name becomes a list of addresses");
+    step(
+        "these three need no DNS; to look up a name that does, add \
+         --lookup NAME (try --lookup no-such-host.invalid)",
+    );
     // ANCHOR: resolve
     // A host name is not an address: the resolver turns it into a list of
     // them, from /etc/hosts or DNS (C's and Python's getaddrinfo). std asks
     // it through ToSocketAddrs, for stream sockets, and every address may
     // be of either family. An IP address "resolves" to itself, with no
-    // lookup at all. `.invalid` is a top-level name reserved never to
-    // exist (RFC 6761), so its lookup must fail.
-    for host in ["localhost", "127.0.0.1", "::1", "no-such-host.invalid"] {
+    // lookup at all.
+    let local = ["localhost", "127.0.0.1", "::1"].map(String::from);
+    for host in local.into_iter().chain(lookups) {
         step(format!("look up ({host:?}, {SEED_PORT})"));
         let started = Instant::now();
-        match resolve(host, SEED_PORT) {
+        match resolve(&host, SEED_PORT) {
             Ok(addresses) => {
                 let list: Vec<String> =
                     addresses.iter().map(SocketAddr::to_string).collect();
@@ -78,10 +89,13 @@ fn names() {
 /// would block `to_socket_addrs` for as long as the resolver retries
 /// (std has no timeout for it), so the lookup runs on a thread of its own
 /// and we wait only `PATIENCE` for its answer.
-fn resolve(host: &'static str, port: u16) -> io::Result<Vec<SocketAddr>> {
+fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let (answer, lookup) = mpsc::channel();
+    let host = host.to_string(); // the thread may outlive this call
     thread::spawn(move || {
-        let addresses = (host, port).to_socket_addrs().map(Iterator::collect);
+        let addresses = (host.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect);
         let _ = answer.send(addresses); // nobody listens after PATIENCE
     });
     lookup.recv_timeout(PATIENCE).unwrap_or_else(|_| {
