@@ -90,9 +90,9 @@ fn echo_on_a_raw_socket() -> Result<(), String> {
         "IP_HDRINCL",
         experiment::value(&socket.header_included_v4()),
     );
-    // ANCHOR_END: open
     ping(&socket).map_err(|error| format!("the raw socket: {error}"))
 }
+// ANCHOR_END: open
 
 // ANCHOR: ping
 /// One echo request to 127.0.0.1 and its reply, read as whole IP packets.
@@ -101,10 +101,8 @@ fn ping(socket: &Socket) -> io::Result<()> {
     answer("echo request", describe(&request));
     let loopback = SockAddr::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
     let sent_at = Instant::now();
-    answer(
-        "sent",
-        experiment::value(&socket.send_to(&request, &loopback)),
-    );
+    let sent = socket.send_to(&request, &loopback);
+    answer("datagram sent", experiment::value(&sent));
 
     let mut shown_our_request = false;
     loop {
@@ -273,7 +271,6 @@ fn echo_on_a_datagram_socket() -> Result<(), String> {
     ping_without_privilege(&socket)
         .map_err(|error| format!("the datagram socket: {error}"))
 }
-// ANCHOR_END: datagram
 
 /// The echo over an ICMP datagram socket: the reply comes without an IP
 /// header, with the identifier the kernel chose.
@@ -282,10 +279,8 @@ fn ping_without_privilege(socket: &Socket) -> io::Result<()> {
     let request = echo_request(0, SEQUENCE, PAYLOAD);
     let loopback = SockAddr::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
     let sent_at = Instant::now();
-    answer(
-        "sent",
-        experiment::value(&socket.send_to(&request, &loopback)),
-    );
+    let sent = socket.send_to(&request, &loopback);
+    answer("datagram sent", experiment::value(&sent));
     // The identifier the kernel put in: the socket's local "port".
     let identifier = socket
         .local_addr()?
@@ -312,6 +307,7 @@ fn ping_without_privilege(socket: &Socket) -> io::Result<()> {
         return Ok(());
     }
 }
+// ANCHOR_END: datagram
 
 #[cfg(not(target_os = "linux"))]
 fn echo_on_a_datagram_socket() -> Result<(), String> {

@@ -10,7 +10,9 @@
 mod common;
 
 use socket2::{Domain, Protocol, Socket, Type};
+use std::io::Read;
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 const NAME: &str = "16_raw_icmp";
 
@@ -112,8 +114,7 @@ fn ping_group_range_admits_our_group() -> bool {
 fn a_raw_socket_reads_the_echo_reply_with_its_ip_header() {
     let run = run_the_lesson();
     if !may_open_raw_sockets() {
-        assert!(run.stdout.contains("raw socket: EPERM"), "{}", run.stdout);
-        assert!(run.stderr.contains("CAP_NET_RAW"), "{}", run.stderr);
+        assert_the_unprivileged_outcome(&run);
         return;
     }
     assert!(run.succeeded, "{}{}", run.stdout, run.stderr);
@@ -136,7 +137,7 @@ fn a_raw_socket_reads_the_echo_reply_with_its_ip_header() {
 #[test]
 fn a_raw_socket_also_sees_our_own_echo_request_on_loopback() {
     if !may_open_raw_sockets() {
-        run_the_lesson().assert_names_what_is_missing();
+        assert_the_unprivileged_outcome(&run_the_lesson());
         return;
     }
     let run = run_the_lesson();
@@ -149,7 +150,7 @@ fn a_raw_socket_also_sees_our_own_echo_request_on_loopback() {
 #[test]
 fn a_new_raw_socket_leaves_ip_hdrincl_off() {
     if !may_open_raw_sockets() {
-        run_the_lesson().assert_names_what_is_missing();
+        assert_the_unprivileged_outcome(&run_the_lesson());
         return;
     }
     assert_eq!(run_the_lesson().answer("IP_HDRINCL"), Some("Ok(false)"));
@@ -159,7 +160,7 @@ fn a_new_raw_socket_leaves_ip_hdrincl_off() {
 fn the_checksum_of_our_request_is_valid() {
     // The lesson builds the request once it has a raw socket to send it on.
     if !may_open_raw_sockets() {
-        run_the_lesson().assert_names_what_is_missing();
+        assert_the_unprivileged_outcome(&run_the_lesson());
         return;
     }
     let run = run_the_lesson();
@@ -230,4 +231,103 @@ fn linux_implements_no_sock_rdm_for_ipv4() {
         run.answer("SOCK_RDM socket"),
         Some("ESOCKTNOSUPPORT (os error 94): Socket type not supported")
     );
+}
+
+/// RFC 1071's checksum, as the lesson computes it.
+fn internet_checksum(message: &[u8]) -> u16 {
+    let mut sum: u32 = message
+        .chunks(2)
+        .map(|word| {
+            u32::from(u16::from_be_bytes([word[0], *word.get(1).unwrap_or(&0)]))
+        })
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The ICMP types of the packets that carry `identifier`, in the order the
+/// raw socket received them within `wait`.
+fn types_seen(socket: &Socket, identifier: u16, wait: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + wait;
+    let mut types = Vec::new();
+    let mut packet = [0; 1500];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return types;
+        }
+        socket.set_read_timeout(Some(left)).expect("a timeout");
+        let Ok(count) = (&*socket).read(&mut packet) else {
+            return types; // the wait is over
+        };
+        let header = usize::from(packet[0] & 0x0f) * 4;
+        let icmp = &packet[header..count];
+        if icmp.len() >= 8 && icmp[4..6] == identifier.to_be_bytes() {
+            types.push(icmp[0]);
+        }
+    }
+}
+
+#[test]
+fn a_request_with_a_wrong_checksum_gets_no_reply() {
+    let Ok(socket) =
+        Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))
+    else {
+        assert_the_unprivileged_outcome(&run_the_lesson());
+        return;
+    };
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into();
+    let identifier: u16 = 0x1517;
+    let mut request = vec![8, 0, 0, 0];
+    request.extend_from_slice(&identifier.to_be_bytes());
+    request.extend_from_slice(&[0, 1]);
+    request.extend_from_slice(b"wrong checksum");
+    let right = internet_checksum(&request);
+    request[2..4].copy_from_slice(&(right ^ 0x0101).to_be_bytes());
+    socket.send_to(&request, &loopback).expect("sent");
+    // The raw socket sees the request itself; the kernel answers nothing.
+    let wait = Duration::from_millis(300);
+    assert_eq!(types_seen(&socket, identifier, wait), [8]);
+    // The same request with the right checksum is answered.
+    request[2..4].copy_from_slice(&right.to_be_bytes());
+    socket.send_to(&request, &loopback).expect("sent");
+    assert_eq!(types_seen(&socket, identifier, wait), [8, 0]);
+}
+
+#[test]
+fn a_binary_with_the_cap_net_raw_file_capability_opens_raw_sockets_for_anyone()
+{
+    // `setcap cap_net_raw+ep FILE` gives the program the capability whoever
+    // runs it, as some distributions give it to `ping`. Setting it takes
+    // root (CAP_SETFCAP) and the setcap tool; without them, the lesson run
+    // without the capability shows what is missing instead.
+    let copy = std::env::temp_dir()
+        .join(format!("socket-lessons-16-{}", std::process::id()));
+    std::fs::copy(common::binary(NAME), &copy).expect("a copy of the lesson");
+    let capable = may_open_raw_sockets()
+        && std::process::Command::new("setcap")
+            .arg("cap_net_raw+ep")
+            .arg(&copy)
+            .output()
+            .is_ok_and(|output| output.status.success());
+    if !capable {
+        let _ = std::fs::remove_file(&copy);
+        assert_the_unprivileged_outcome(&run_without_cap_net_raw());
+        return;
+    }
+    // `nobody` (65534), with no groups: no privilege of its own.
+    let output = assert_cmd::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
+        .env("NO_COLOR", "1")
+        .timeout(common::TIMEOUT)
+        .output();
+    let _ = std::fs::remove_file(&copy);
+    let run = Run::of(output.expect("setpriv runs the copy as nobody"));
+    assert_eq!(run.answer("raw socket"), Some("created"), "{}", run.stderr);
+    assert_eq!(run.answer("our effective group"), Some("65534"));
+    let reply = run.answer("echo reply").expect("an echo reply");
+    assert!(reply.starts_with("type 0 (echo reply)"), "{reply}");
 }
