@@ -247,9 +247,14 @@ fn internet_checksum(message: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// The ICMP types of the packets that carry `identifier`, in the order the
-/// raw socket received them within `wait`.
-fn types_seen(socket: &Socket, identifier: u16, wait: Duration) -> Vec<u8> {
+/// The ICMP types of the echo messages that carry `identifier` and
+/// `payload`, in the order the raw socket received them within `wait`.
+fn types_seen(
+    socket: &Socket,
+    identifier: u16,
+    payload: &[u8],
+    wait: Duration,
+) -> Vec<u8> {
     let deadline = Instant::now() + wait;
     let mut types = Vec::new();
     let mut packet = [0; 1500];
@@ -264,7 +269,10 @@ fn types_seen(socket: &Socket, identifier: u16, wait: Duration) -> Vec<u8> {
         };
         let header = usize::from(packet[0] & 0x0f) * 4;
         let icmp = &packet[header..count];
-        if icmp.len() >= 8 && icmp[4..6] == identifier.to_be_bytes() {
+        if icmp.len() >= 8
+            && icmp[4..6] == identifier.to_be_bytes()
+            && &icmp[8..] == payload
+        {
             types.push(icmp[0]);
         }
     }
@@ -279,21 +287,30 @@ fn a_request_with_a_wrong_checksum_gets_no_reply() {
         return;
     };
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into();
+    // Ours alone, should the test run twice at once: another identifier
+    // than the lesson's, and this process's id in the payload.
     let identifier: u16 = 0x1517;
+    let payload = format!("wrong checksum {}", std::process::id());
     let mut request = vec![8, 0, 0, 0];
     request.extend_from_slice(&identifier.to_be_bytes());
     request.extend_from_slice(&[0, 1]);
-    request.extend_from_slice(b"wrong checksum");
+    request.extend_from_slice(payload.as_bytes());
     let right = internet_checksum(&request);
     request[2..4].copy_from_slice(&(right ^ 0x0101).to_be_bytes());
     socket.send_to(&request, &loopback).expect("sent");
     // The raw socket sees the request itself; the kernel answers nothing.
     let wait = Duration::from_millis(300);
-    assert_eq!(types_seen(&socket, identifier, wait), [8]);
+    assert_eq!(
+        types_seen(&socket, identifier, payload.as_bytes(), wait),
+        [8]
+    );
     // The same request with the right checksum is answered.
     request[2..4].copy_from_slice(&right.to_be_bytes());
     socket.send_to(&request, &loopback).expect("sent");
-    assert_eq!(types_seen(&socket, identifier, wait), [8, 0]);
+    assert_eq!(
+        types_seen(&socket, identifier, payload.as_bytes(), wait),
+        [8, 0]
+    );
 }
 
 #[test]
@@ -317,13 +334,26 @@ fn a_binary_with_the_cap_net_raw_file_capability_opens_raw_sockets_for_anyone()
         assert_the_unprivileged_outcome(&run_without_cap_net_raw());
         return;
     }
-    // `nobody` (65534), with no groups: no privilege of its own.
-    let output = assert_cmd::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&copy)
-        .env("NO_COLOR", "1")
-        .timeout(common::TIMEOUT)
-        .output();
+    // `nobody` (65534), with no groups: no privilege of its own. A thread of
+    // this test process that forks while the copy is still open for writing
+    // makes exec fail with ETXTBSY until its child has exec'd in turn: try
+    // again, within the deadline.
+    let deadline = Instant::now() + common::TIMEOUT;
+    let output = loop {
+        let output = assert_cmd::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&copy)
+            .env("NO_COLOR", "1")
+            .timeout(common::TIMEOUT)
+            .output();
+        let busy = output.as_ref().is_ok_and(|output| {
+            String::from_utf8_lossy(&output.stderr).contains("Text file busy")
+        });
+        if !busy || Instant::now() > deadline {
+            break output;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     let _ = std::fs::remove_file(&copy);
     let run = Run::of(output.expect("setpriv runs the copy as nobody"));
     assert_eq!(run.answer("raw socket"), Some("created"), "{}", run.stderr);
