@@ -1,7 +1,36 @@
-//! Lesson 10 — not written yet.
+//! Lesson 10 — timeouts and non-blocking mode: how long a call may wait.
+//!
+//! A socket call blocks until it can do its job: a read until bytes come, a
+//! write until the buffers have room, a connect until the handshake is done.
+//! This experiment bounds that wait in the three ways the socket API offers,
+//! on loopback and all in this one process: a timeout on reads and writes
+//! (Python's `settimeout`), non-blocking mode, where a call that would wait
+//! fails at once with WouldBlock (Python's `setblocking(False)`), and a
+//! deadline on connect. It ends with the numbers a failed connect carries,
+//! which Python's `connect_ex` returns instead of raising. Run it with
+//! `cargo run --bin 10_timeouts_nonblocking`; it takes under half a second,
+//! most of it spent waiting out the timeouts it shows.
 
 use socket_lessons::cli;
+use socket_lessons::experiment::{answer, duration, part, step, value};
+use socket2::{Domain, Socket, Type};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The timeout of parts 1 and 3: Python's `settimeout(0.2)`.
+const TIMEOUT: Duration = Duration::from_millis(200);
+/// Part 2's write timeout and the deadline of the connects in parts 4 and 5:
+/// each is waited out in full, so it is kept short.
+const SHORT_TIMEOUT: Duration = Duration::from_millis(50);
+/// More bytes than the buffers of both ends hold together, so a write to a
+/// peer that never reads cannot take them all.
+const LARGE_WRITE: usize = 64 << 20;
+/// How long the experiment waits for something that does come (a connection,
+/// bytes the peer sent) before it gives up on it.
+const PATIENCE: Duration = Duration::from_secs(2);
 
 /// No arguments: the experiment runs by itself.
 #[derive(clap::Args, Debug)]
@@ -11,6 +40,315 @@ fn main() -> ExitCode {
     cli::run(env!("CARGO_BIN_NAME"), run)
 }
 
-fn run(_: Experiment) -> std::io::Result<()> {
+fn run(_: Experiment) -> io::Result<()> {
+    // Parts 1 and 3 use the same connection: part 3 shows what becomes of
+    // part 1's timeout when the socket is made non-blocking.
+    let (listener, client, server) = connection()?;
+    read_timeout(&server)?;
+    write_timeout()?;
+    non_blocking(&listener, &client, &server)?;
+    connect_with_a_deadline()?;
+    connect_ex_numbers()
+}
+
+/// A connection over loopback: the listener, the client's end and the
+/// server's end.
+fn connection() -> io::Result<(TcpListener, TcpStream, TcpStream)> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let client = TcpStream::connect_timeout(&listener.local_addr()?, PATIENCE)?;
+    // The connection is queued already, so this accept returns at once.
+    let (server, _) = listener.accept()?;
+    Ok((listener, client, server))
+}
+
+/// Runs `call` and measures how long it took.
+fn timed<T>(call: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let result = call();
+    (result, start.elapsed())
+}
+
+/// One read of whatever has arrived, as text.
+fn read_once(mut stream: &TcpStream) -> io::Result<String> {
+    let mut buffer = [0u8; 64];
+    let count = stream.read(&mut buffer)?;
+    Ok(String::from_utf8_lossy(&buffer[..count]).into_owned())
+}
+
+/// Part 1: a read with a timeout, from a peer that sends nothing.
+fn read_timeout(server: &TcpStream) -> io::Result<()> {
+    part("settimeout: a read that gives up");
+    step("A new socket has no timeout: a read waits as long as it takes.");
+    answer("read timeout at first", value(&server.read_timeout()));
+
+    // ANCHOR: set_timeout
+    // Python's settimeout(0.2) bounds every call on the socket. std keeps
+    // one timeout per direction (SO_RCVTIMEO and SO_SNDTIMEO): set both.
+    server.set_read_timeout(Some(TIMEOUT))?;
+    server.set_write_timeout(Some(TIMEOUT))?;
+    // ANCHOR_END: set_timeout
+    answer("read timeout now", value(&server.read_timeout()));
+
+    step("Read from a peer that sends nothing:");
+    // ANCHOR: timed_out_read
+    let (result, took) = timed(|| read_once(server));
+    // The read gives up when the timeout runs out. On Linux and macOS the OS
+    // says EAGAIN, which std calls WouldBlock (Windows says WSAETIMEDOUT,
+    // TimedOut); Python raises socket.timeout for either.
+    answer("read with nothing coming", value(&result));
+    answer("read gave up after", duration(took));
+    // ANCHOR_END: timed_out_read
+
+    step(
+        "A zero timeout: Python's settimeout(0) means non-blocking; \
+         std refuses it:",
+    );
+    // ANCHOR: zero_timeout
+    let zero = server.set_read_timeout(Some(Duration::ZERO));
+    answer("zero timeout", value(&zero));
+    // ANCHOR_END: zero_timeout
     Ok(())
 }
+
+/// Part 2: a write with a timeout, to a peer that never reads.
+fn write_timeout() -> io::Result<()> {
+    part("A write that gives up: a peer that never reads");
+    // The server's end is kept open and never read: its receive buffer
+    // fills, then our send buffer, and then a write has to wait.
+    let (_listener, mut client, _never_reads) = connection()?;
+    // ANCHOR: write_timeout
+    client.set_write_timeout(Some(SHORT_TIMEOUT))?;
+    let data = vec![0u8; LARGE_WRITE];
+    step(format!(
+        "Write {LARGE_WRITE} bytes with a {SHORT_TIMEOUT:?} write timeout:"
+    ));
+    // The write copies what fits into the buffers and then waits for room.
+    // When the timeout runs out, it returns what it took by then: a short
+    // count, not an error. A program that must send it all writes again.
+    let (result, took) = timed(|| client.write(&data));
+    answer("write with a timeout", value(&result));
+    answer("write returned after", duration(took));
+    // ANCHOR_END: write_timeout
+    Ok(())
+}
+
+/// Part 3: non-blocking mode, on part 1's connection.
+fn non_blocking(
+    listener: &TcpListener,
+    mut client: &TcpStream,
+    server: &TcpStream,
+) -> io::Result<()> {
+    part("setblocking(False): calls that never wait");
+    // ANCHOR: set_nonblocking
+    // O_NONBLOCK: from now on no call on this socket waits. One that would
+    // have to fails at once with WouldBlock (EAGAIN), and the program comes
+    // back later.
+    server.set_nonblocking(true)?;
+    // ANCHOR_END: set_nonblocking
+    report_blocking_mode(server);
+    // Python's gettimeout() would say 0.0 now: there, the timeout and the
+    // blocking mode are one setting. In the OS they are two, and std keeps
+    // part 1's timeout; non-blocking mode overrides it while it is on.
+    answer(
+        "read timeout while non-blocking",
+        value(&server.read_timeout()),
+    );
+
+    step("Read with nothing queued:");
+    // ANCHOR: non_blocking_read
+    let (result, took) = timed(|| read_once(server));
+    answer("non-blocking read with nothing queued", value(&result));
+    answer("non-blocking read took", duration(took));
+    // ANCHOR_END: non_blocking_read
+
+    step("Accept on a non-blocking listener, with no one connecting:");
+    // ANCHOR: non_blocking_accept
+    listener.set_nonblocking(true)?;
+    let accepted = listener.accept().map(|(_, peer)| peer);
+    answer(
+        "non-blocking accept with no one connecting",
+        value(&accepted),
+    );
+    // ANCHOR_END: non_blocking_accept
+
+    step("The peer sends `hello`; read again until it is there:");
+    // ANCHOR: ask_again
+    client.write_all(b"hello")?;
+    let received = when_ready(|| read_once(server));
+    answer("non-blocking read after the peer sent", value(&received));
+    // ANCHOR_END: ask_again
+
+    step(format!(
+        "The client's end, non-blocking too, writes {LARGE_WRITE} bytes to \
+         the server's end, which reads none of them:"
+    ));
+    // ANCHOR: short_write
+    client.set_nonblocking(true)?;
+    let data = vec![0u8; LARGE_WRITE];
+    // write() takes what fits in the buffers and returns that count: less
+    // than asked. This is the short write that Python's send() reports and
+    // sendall() (Rust: write_all) loops over.
+    let (result, took) = timed(|| client.write(&data));
+    answer("non-blocking write", value(&result));
+    answer("non-blocking write took", duration(took));
+    // Now the buffers are full, and the next write fails at once. Unless
+    // the OS has made a little room meanwhile (it may, tidying the peer's
+    // queue): then that write takes what fits, and the one after it fails.
+    let mut writes = 0;
+    let (result, took) = loop {
+        writes += 1;
+        let (result, took) = timed(|| client.write(&data));
+        match result {
+            Ok(_) if writes < 10 => continue,
+            done => break (done, took),
+        }
+    };
+    answer("next non-blocking write", value(&result));
+    answer("next non-blocking write took", duration(took));
+    // ANCHOR_END: short_write
+    Ok(())
+}
+
+/// What the socket says about its own mode: Python's getblocking(). Only
+/// Unix lets a program read O_NONBLOCK back.
+#[cfg(unix)]
+fn report_blocking_mode(server: &TcpStream) {
+    let mode = socket2::SockRef::from(server).nonblocking();
+    answer("non-blocking (O_NONBLOCK)", value(&mode));
+}
+
+#[cfg(not(unix))]
+fn report_blocking_mode(_: &TcpStream) {
+    step("(Windows cannot read a socket's blocking mode back.)");
+}
+
+// ANCHOR: when_ready
+/// Calls `call` again until it stops failing with WouldBlock, or PATIENCE
+/// runs out. Asking again and again is the simplest way to use a
+/// non-blocking socket, and the most wasteful: a real program asks the OS
+/// which sockets are ready (select, poll, epoll; in Rust, mio and tokio).
+fn when_ready<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match call() {
+            Err(error)
+                if error.kind() == ErrorKind::WouldBlock
+                    && Instant::now() < deadline =>
+            {
+                thread::sleep(Duration::from_millis(1));
+            }
+            done => return done,
+        }
+    }
+}
+// ANCHOR_END: when_ready
+
+/// Part 4: a connect with a deadline, to a listener whose queue is full.
+fn connect_with_a_deadline() -> io::Result<()> {
+    part("connect with a deadline: a queue that is full");
+    // ANCHOR: full_queue
+    // socket2 lets us choose the backlog; std always asks for 128. Nothing
+    // accepts, so the queue fills: Linux queues backlog + 1 connections,
+    // then ignores new SYNs, and a connect waits for an answer that does
+    // not come.
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    listener.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+    listener.listen(0)?;
+    let address = bound_address(&listener)?;
+    let mut queued = Vec::new();
+    let (result, took) = loop {
+        let (result, took) =
+            timed(|| TcpStream::connect_timeout(&address, SHORT_TIMEOUT));
+        match result {
+            Ok(stream) if queued.len() < 10 => queued.push(stream),
+            other => break (other, took),
+        }
+    };
+    // ANCHOR_END: full_queue
+    answer("connections queued", queued.len());
+    answer(
+        "connect_timeout to a full queue",
+        value(&result.map(|_| ())),
+    );
+    answer("connect gave up after", duration(took));
+    Ok(())
+}
+
+/// The IP address and port a socket2 socket is bound to.
+fn bound_address(socket: &Socket) -> io::Result<SocketAddr> {
+    socket.local_addr()?.as_socket().ok_or_else(|| {
+        io::Error::other("the socket is bound to an address that is not IP")
+    })
+}
+
+/// Part 5: what Python's connect_ex returns, from a few connects that fail.
+fn connect_ex_numbers() -> io::Result<()> {
+    part("connect_ex: the numbers of a failed connect");
+    // ANCHOR: refused
+    // A port where nothing listens, held by a socket that is bound but does
+    // not listen, so that no other program can take the port meanwhile.
+    let holder = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    holder.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+    let address = bound_address(&holder)?;
+    let refused = TcpStream::connect_timeout(&address, PATIENCE);
+    answer("connect to a port where nothing listens", value(&refused));
+    answer(
+        "connect_ex to a port where nothing listens",
+        connect_ex(&refused),
+    );
+    // ANCHOR_END: refused
+
+    // ANCHOR: unreachable
+    // TCP connects one host to one host: a broadcast address names no one
+    // host, so no route can take a connection there.
+    let broadcast = SocketAddr::from((Ipv4Addr::BROADCAST, 9));
+    let result = TcpStream::connect_timeout(&broadcast, SHORT_TIMEOUT);
+    answer("connect to the broadcast address", value(&result));
+    answer("connect_ex to the broadcast address", connect_ex(&result));
+    step(
+        "An address kept for documentation, where no host answers; what \
+         comes back depends on this machine's routes:",
+    );
+    let documentation = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+    let nowhere = SocketAddr::from((documentation, 9));
+    let result = TcpStream::connect_timeout(&nowhere, SHORT_TIMEOUT);
+    answer("connect to 2001:db8::1", value(&result));
+    answer("connect_ex to 2001:db8::1", connect_ex(&result));
+    // ANCHOR_END: unreachable
+
+    step("A non-blocking connect, with socket2:");
+    // ANCHOR: non_blocking_connect
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    listener.set_nonblocking(true)?;
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    // The SYN goes out, and connect returns without waiting for the answer:
+    // EINPROGRESS, "under way" (Windows says WSAEWOULDBLOCK).
+    let started = socket.connect(&listener.local_addr()?.into());
+    answer("non-blocking connect", value(&started));
+    answer("connect_ex of a non-blocking connect", connect_ex(&started));
+    // The handshake finishes without us. Once the listener can accept, our
+    // side is connected; SO_ERROR, the error waiting on the socket, says
+    // how it went (None: it worked; Python's connect_ex would now say 0).
+    let _accepted = when_ready(|| listener.accept())?;
+    answer("pending error (SO_ERROR)", value(&socket.take_error()));
+    let peer = socket.peer_addr().map(|peer| peer.as_socket());
+    answer("connected to", value(&peer));
+    // ANCHOR_END: non_blocking_connect
+    Ok(())
+}
+
+// ANCHOR: connect_ex
+/// What Python's `connect_ex` would return for this connect: 0 when it
+/// worked, else the OS's error number. A deadline that std measured itself
+/// has no number (Python says EAGAIN, 11 on Linux, for its own timeout).
+fn connect_ex<T>(result: &io::Result<T>) -> String {
+    match result {
+        Ok(_) => "0".to_string(),
+        Err(error) => match error.raw_os_error() {
+            Some(number) => number.to_string(),
+            None => format!("no number: {:?}", error.kind()),
+        },
+    }
+}
+// ANCHOR_END: connect_ex
