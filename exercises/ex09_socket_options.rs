@@ -111,7 +111,7 @@ fn reuse_address() -> io::Result<()> {
     );
     let client = TcpStream::connect(address)?;
     client.set_read_timeout(Some(PATIENCE))?;
-    let (connection, _) = listener.accept()?;
+    let (connection, client_address) = listener.accept()?;
 
     // The side that closes first is the one that waits in TIME_WAIT, for
     // twice the longest time a segment may live (a minute on Linux), so
@@ -121,14 +121,14 @@ fn reuse_address() -> io::Result<()> {
     drop(listener);
     // The client's read of 0 bytes is the server's FIN. Only then does the
     // client close, so its FIN comes second and the server's end moves on
-    // from FIN_WAIT_2 to TIME_WAIT.
+    // from FIN_WAIT2 to TIME_WAIT.
     answer(
         "the client's read after the server's close",
         value(&read_once(&client)),
     );
     step("the client closes too");
     drop(client);
-    show_server_state(address);
+    show_server_state(address, client_address);
 
     // The server starts again on the same port: the listener is gone, but
     // the port is still held by the connection in TIME_WAIT.
@@ -150,46 +150,60 @@ fn reuse_address() -> io::Result<()> {
     ));
     let with = tcp_socket()?;
     with.set_reuse_address(true)?;
-    answer("bind with SO_REUSEADDR", value(&with.bind(&address.into())));
-    answer("listen with SO_REUSEADDR", value(&with.listen(128)));
+    let bound = with.bind(&address.into());
+    answer("bind with SO_REUSEADDR", value(&bound));
+    // (listen on a socket whose bind failed would bind it to any free port
+    // and succeed: no answer about this port.)
+    if bound.is_ok() {
+        answer("listen with SO_REUSEADDR", value(&with.listen(128)));
+    }
     Ok(())
 }
 
-/// Shows the server's end of the closed connection as Linux lists it.
+/// Shows the state of the server's end of the closed connection, as `ss`
+/// would: Linux's answer to a sock_diag question about this one connection.
 #[cfg(target_os = "linux")]
-fn show_server_state(server: SocketAddr) {
-    // The client's FIN may still be on its way through loopback: wait (up to
-    // PATIENCE) until the state is TIME_WAIT, the one the bind below meets.
+fn show_server_state(server: SocketAddr, client: SocketAddr) {
+    // The client's FIN may still be on its way through loopback: ask again
+    // (for up to PATIENCE) until the state is TIME_WAIT, the one the binds
+    // below meet.
     let deadline = Instant::now() + PATIENCE;
     let state = loop {
-        let state = tcp_state(server);
-        let settled = matches!(&state, Ok(Some(name)) if name == "TIME_WAIT");
+        let state = tcp_state(server, client);
+        let settled = matches!(&state, Ok(Some("TIME_WAIT")));
         if settled || Instant::now() > deadline {
             break state;
         }
         thread::sleep(Duration::from_millis(1));
     };
     let shown = match state {
-        Ok(Some(name)) => name,
-        Ok(None) => "not listed".to_string(),
+        Ok(Some(name)) => name.to_string(),
+        Ok(None) => "no such connection".to_string(),
         Err(error) => socket_lessons::experiment::error(&error),
     };
-    answer("the server's end, in /proc/net/tcp", shown);
+    answer("the server's end, as ss sees it", shown);
 }
 
-/// Other systems have no /proc: `netstat -an` shows the same state.
+/// Elsewhere, `netstat -an` shows the same state.
 #[cfg(not(target_os = "linux"))]
-fn show_server_state(server: SocketAddr) {
+fn show_server_state(server: SocketAddr, _: SocketAddr) {
     step(format!(
-        "(`netstat -an` would now show {server} in TIME_WAIT; Linux's \
-         /proc/net/tcp, which this lesson reads there, is not on this system)"
+        "(`netstat -an` would now show {server} in TIME_WAIT; the lesson asks \
+         Linux's sock_diag for it, which this system does not have)"
     ));
 }
 
-/// The state of the one connection whose local end is `local`, from
-/// /proc/net/tcp (where addresses and states are in hexadecimal).
+/// The state of the TCP connection from `local` to `remote`, or None when
+/// there is none. This is how `ss` asks: a netlink socket carries a request
+/// to the kernel's sock_diag, which answers for exactly this connection.
 #[cfg(target_os = "linux")]
-fn tcp_state(local: SocketAddr) -> io::Result<Option<String>> {
+fn tcp_state(
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> io::Result<Option<&'static str>> {
+    /// SOCK_DIAG_BY_FAMILY, in linux/sock_diag.h.
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    /// The states of linux/tcp_states.h, from 1.
     const STATES: [&str; 12] = [
         "ESTABLISHED",
         "SYN_SENT",
@@ -204,19 +218,62 @@ fn tcp_state(local: SocketAddr) -> io::Result<Option<String>> {
         "CLOSING",
         "NEW_SYN_RECV",
     ];
-    let table = std::fs::read_to_string("/proc/net/tcp")?;
-    let port = format!(":{:04X}", local.port());
-    let state = table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (local, state) = (fields.get(1)?, fields.get(3)?);
-        local.ends_with(&port).then_some(*state)
-    });
-    Ok(state.map(|hex| {
-        usize::from_str_radix(hex, 16)
-            .ok()
-            .and_then(|number| STATES.get(number.wrapping_sub(1)))
-            .map_or_else(|| format!("state {hex}"), |name| name.to_string())
-    }))
+    let (SocketAddr::V4(local), SocketAddr::V4(remote)) = (local, remote)
+    else {
+        return Err(io::Error::other("the lesson asks about IPv4 only"));
+    };
+    let diag = Socket::new(
+        Domain::from(libc::AF_NETLINK),
+        Type::DGRAM,
+        Some(Protocol::from(libc::NETLINK_SOCK_DIAG)),
+    )?;
+    diag.set_read_timeout(Some(PATIENCE))?;
+    // struct nlmsghdr: length, type, flags, sequence number, port id.
+    let mut request: Vec<u8> = Vec::with_capacity(72);
+    request.extend(72u32.to_ne_bytes());
+    request.extend(SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    request.extend((libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    request.extend([0; 8]);
+    // struct inet_diag_req_v2: family, protocol, no extensions, any state.
+    request.extend([libc::AF_INET as u8, libc::IPPROTO_TCP as u8, 0, 0]);
+    request.extend(u32::MAX.to_ne_bytes());
+    // struct inet_diag_sockid: ports and addresses in network byte order,
+    // any interface, no cookie.
+    request.extend(local.port().to_be_bytes());
+    request.extend(remote.port().to_be_bytes());
+    request.extend(local.ip().octets());
+    request.extend([0; 12]);
+    request.extend(remote.ip().octets());
+    request.extend([0; 12]);
+    request.extend([0; 4]);
+    request.extend([0xff; 8]);
+    diag.send(&request)?;
+
+    let mut reply = [0u8; 512];
+    let count = (&diag).read(&mut reply)?;
+    let reply = &reply[..count];
+    // The reply is struct inet_diag_msg, whose second byte is the state, or
+    // an error message (type NLMSG_ERROR) with a negative errno: ENOENT for
+    // a connection the kernel does not know.
+    let four = |at: usize| -> [u8; 4] {
+        let bytes = reply.get(at..at + 4).and_then(|b| b.try_into().ok());
+        bytes.unwrap_or_default()
+    };
+    let [kind_low, kind_high, _, _] = four(4);
+    if i32::from(u16::from_ne_bytes([kind_low, kind_high])) == libc::NLMSG_ERROR
+    {
+        return match -i32::from_ne_bytes(four(16)) {
+            libc::ENOENT => Ok(None),
+            code => Err(io::Error::from_raw_os_error(code)),
+        };
+    }
+    let state = reply.get(17).copied().unwrap_or(0);
+    Ok(Some(
+        STATES
+            .get(usize::from(state).wrapping_sub(1))
+            .copied()
+            .unwrap_or("an unknown state"),
+    ))
 }
 
 /// Part 2: what the OS makes of a requested buffer size.

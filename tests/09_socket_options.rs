@@ -93,7 +93,7 @@ fn the_client_reads_end_of_file_once_the_server_has_closed_first() {
 fn the_end_that_closes_first_waits_in_time_wait() {
     let answers = answers();
     assert_eq!(
-        answer(answers, "the server's end, in /proc/net/tcp"),
+        answer(answers, "the server's end, as ss sees it"),
         "TIME_WAIT"
     );
 }
@@ -294,57 +294,118 @@ fn after_the_reset_the_peers_next_read_returns_0() {
     assert_eq!(answer(answers, "the peer's next read"), "Ok(0)");
 }
 
-/// The end that closes with a reset skips TIME_WAIT: Linux forgets the connection at once,
-/// where a plain close by the same end would leave it waiting.
-#[cfg(target_os = "linux")]
+/// The end that closes with a reset skips TIME_WAIT. The server's end closes first, as in
+/// part 1, and the listener is gone: after a plain close, the connection in TIME_WAIT keeps
+/// the port from a bind without SO_REUSEADDR; after a zero-linger close nothing holds it.
+#[cfg(unix)]
 #[test]
 fn a_zero_linger_close_leaves_no_time_wait() {
-    use socket2::SockRef;
+    use socket2::{Domain, SockRef, Socket, Type};
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
 
-    /// The state (hex, as /proc/net/tcp has it) of the connection whose local port is `port`.
-    fn state(port: u16) -> Option<String> {
-        let table =
-            std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
-        let suffix = format!(":{port:04X}");
-        table.lines().skip(1).find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            fields[1].ends_with(&suffix).then(|| fields[3].to_string())
-        })
-    }
-
     for zero_linger in [false, true] {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
-        let ours =
-            TcpStream::connect(listener.local_addr().expect("its address"))
-                .expect("a connection");
-        let (mut peer, _) = listener.accept().expect("accepted");
-        peer.set_read_timeout(Some(common::TIMEOUT))
+        let address = listener.local_addr().expect("its address");
+        let mut client = TcpStream::connect(address).expect("a connection");
+        client
+            .set_read_timeout(Some(common::TIMEOUT))
             .expect("a timeout");
-        let port = ours.local_addr().expect("our address").port();
+        let (connection, _) = listener.accept().expect("accepted");
         if zero_linger {
-            SockRef::from(&ours)
+            SockRef::from(&connection)
                 .set_linger(Some(Duration::ZERO))
                 .expect("SO_LINGER");
         }
-        drop(ours);
-        // The peer's read returns once the FIN or the RST has arrived.
-        let _ = peer.read(&mut [0u8; 16]);
+        drop(connection);
+        drop(listener);
+        // The FIN or the reset has arrived once the client's read returns.
+        let _ = client.read(&mut [0u8; 16]);
+        drop(client);
+
+        let socket =
+            Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        socket.set_reuse_address(false).expect("SO_REUSEADDR off");
+        let bound = socket.bind(&address.into());
         if zero_linger {
-            assert_eq!(
-                state(port),
-                None,
-                "the reset end is gone from /proc/net/tcp"
-            );
+            assert!(bound.is_ok(), "nothing holds the port: {bound:?}");
         } else {
-            // FIN_WAIT1 or FIN_WAIT2 until the peer closes too: still listed.
-            let state = state(port);
-            assert!(
-                matches!(state.as_deref(), Some("04" | "05")),
-                "a plain close by the first end: {state:?}"
-            );
+            let error =
+                bound.expect_err("the connection in TIME_WAIT holds the port");
+            assert_eq!(error.raw_os_error(), Some(libc::EADDRINUSE), "{error}");
         }
     }
+}
+
+/// Nagle's algorithm holds a small segment only while an earlier one is unacknowledged: the
+/// same request in one write goes out whole, and its round takes no delayed ACK, with Nagle
+/// still on.
+#[test]
+fn one_write_of_the_whole_request_is_not_delayed_by_nagle() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Instant;
+
+    const REQUEST: &[u8] = b"LEN 5\nhello";
+    const ROUNDS: usize = 5;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let address = listener.local_addr().expect("its address");
+    let server = std::thread::spawn(move || {
+        let (mut connection, _) = listener.accept().expect("accepted");
+        connection
+            .set_read_timeout(Some(common::TIMEOUT))
+            .expect("a timeout");
+        let mut request = [0u8; REQUEST.len()];
+        for _ in 0..ROUNDS {
+            connection.read_exact(&mut request).expect("a request");
+            connection.write_all(b"k").expect("a reply");
+        }
+    });
+    let mut client = TcpStream::connect(address).expect("a connection");
+    client
+        .set_read_timeout(Some(common::TIMEOUT))
+        .expect("a timeout");
+    assert!(!client.nodelay().expect("TCP_NODELAY"), "Nagle is on");
+    let mut rounds: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            client
+                .write_all(REQUEST)
+                .expect("the request, in one write");
+            client.read_exact(&mut [0u8; 1]).expect("the reply");
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    server.join().expect("the server thread");
+    rounds.sort_by(f64::total_cmp);
+    let median = rounds[ROUNDS / 2];
+    assert!(median < 0.010, "one-write rounds, median {median} s");
+}
+
+/// SO_REUSEADDR is asked of both sockets: one bound without it keeps the port from a socket
+/// that has it.
+#[cfg(unix)]
+#[test]
+fn a_socket_bound_without_so_reuseaddr_keeps_the_port_from_one_with_it() {
+    use socket2::{Domain, Socket, Type};
+    let first =
+        Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    first.set_reuse_address(false).expect("SO_REUSEADDR off");
+    first
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .expect("a bind");
+    let address = first.local_addr().expect("its address");
+    let second =
+        Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    second.set_reuse_address(true).expect("SO_REUSEADDR on");
+    let error = second
+        .bind(&address)
+        .expect_err("the port is held by a socket without SO_REUSEADDR");
+    assert_eq!(error.raw_os_error(), Some(libc::EADDRINUSE), "{error}");
 }
