@@ -44,21 +44,20 @@ fn run(_: Experiment) -> io::Result<()> {
     // A part this system cannot show says why where it stands; the other
     // parts still run, and the exit status says the experiment is incomplete.
     let missing = match reuse_address() {
-        Err(missing) if missing.kind() == io::ErrorKind::Unsupported => {
-            Some(missing)
+        Err(error) if error.kind() == io::ErrorKind::Unsupported => Some(error),
+        other => {
+            other?;
+            None
         }
-        other => other.err(),
     };
-    if let Some(error) = &missing
-        && error.kind() != io::ErrorKind::Unsupported
-    {
-        return missing.map_or(Ok(()), Err);
-    }
     buffer_sizes()?;
     nodelay()?;
     keepalive()?;
     linger()?;
-    missing.map_or(Ok(()), Err)
+    match missing {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// A new TCP socket over IPv4, as Python's `socket()` makes it.
@@ -78,8 +77,9 @@ fn reuse_address() -> io::Result<()> {
     if cfg!(windows) {
         step(
             "On Windows, SO_REUSEADDR lets a socket take a port that another \
-             socket is using, and a port in TIME_WAIT can be bound without \
-             it, so this part shows nothing there.",
+             socket is using, even a listening one (Microsoft's documentation \
+             warns of it), so std leaves it off and this part would not show \
+             there what it shows on Linux and macOS.",
         );
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -344,9 +344,9 @@ fn median_round(no_delay: bool) -> io::Result<Duration> {
         answer("TCP_NODELAY of a new connection", value(&client.nodelay()));
         // Send every write at once. Without it, Nagle's algorithm holds a
         // small segment while an earlier one is unacknowledged: the body
-        // waits for the header's ACK, which the server delays (up to 40 ms
-        // on Linux) hoping to put it on a reply that cannot come before the
-        // body does.
+        // waits for the header's ACK, which the server delays (40 ms at
+        // least, on Linux) hoping to put it on a reply that cannot come
+        // before the body does.
         client.set_nodelay(true)?;
         answer("TCP_NODELAY after setting it", value(&client.nodelay()));
     }
@@ -396,8 +396,8 @@ fn keepalive() -> io::Result<()> {
     socket.set_keepalive(true)?;
     answer("SO_KEEPALIVE after setting it", value(&socket.keepalive()));
     show_keepalive_timers(&socket, "of a new TCP socket");
-    // The system's idle time is two hours: too long to notice a dead peer in
-    // time for most programs. TcpKeepalive sets the three timers at once
+    // Linux's default idle time is two hours: too long to notice a dead peer
+    // in time for most programs. TcpKeepalive sets the three timers at once
     // (and SO_KEEPALIVE with them), as far as the system has them.
     let timers = TcpKeepalive::new().with_time(Duration::from_secs(60));
     #[cfg(any(target_os = "linux", target_os = "macos"))]

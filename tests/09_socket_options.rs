@@ -409,3 +409,19 @@ fn a_socket_bound_without_so_reuseaddr_keeps_the_port_from_one_with_it() {
         .expect_err("the port is held by a socket without SO_REUSEADDR");
     assert_eq!(error.raw_os_error(), Some(libc::EADDRINUSE), "{error}");
 }
+
+/// Why the lesson listens only after a bind that worked: `listen` on a socket with no address
+/// binds it first, to a port of the OS's choice, and succeeds.
+#[test]
+fn listen_on_a_socket_with_no_address_binds_it_to_a_free_port() {
+    use socket2::{Domain, Socket, Type};
+    let socket =
+        Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    socket.listen(128).expect("listen without a bind");
+    let address = socket
+        .local_addr()
+        .expect("an address")
+        .as_socket()
+        .expect("an IP address");
+    assert_ne!(address.port(), 0, "{address}");
+}
