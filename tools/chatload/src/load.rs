@@ -19,6 +19,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+#[derive(Clone, Copy)]
 pub struct Settings {
     pub addr: SocketAddr,
     pub clients: usize,
@@ -28,6 +29,10 @@ pub struct Settings {
     /// A phase ends as failed (warm-up) or done (the run) after this long
     /// without a new delivery.
     pub quiet: Duration,
+    /// Registration may stall longer: a connection whose handshake's last
+    /// ACK found the accept queue full is completed only when the server
+    /// retransmits its SYN-ACK, after 1, 2, 4, 8 s.
+    pub register_quiet: Duration,
     /// The most the measured run may take, quiet or not.
     pub deadline: Duration,
 }
@@ -38,6 +43,8 @@ pub type Progress = Option<ProgressBar>;
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub connect: Duration,
+    /// From the first hello to the last client getting its own back.
+    pub register: Duration,
     pub warm_up: Duration,
     pub warm_deliveries: u64,
     pub expected: u64,
@@ -45,6 +52,8 @@ pub struct Outcome {
     pub duplicated: u64,
     pub out_of_order: u64,
     pub malformed: u64,
+    pub headerless: u64,
+    pub wrong_sender: u64,
     /// Clients whose connection the server closed during the run.
     pub disconnected: u64,
     /// From the first send to the last delivery.
@@ -60,7 +69,12 @@ pub struct Outcome {
 
 #[derive(Default)]
 struct Shared {
+    /// Every line received, of any kind: while it grows, the server is
+    /// still at work.
+    lines: AtomicU64,
     delivered: AtomicU64,
+    /// Clients whose connection the server has closed.
+    closed: AtomicU64,
     hellos_back: AtomicU64,
     warm: AtomicU64,
 }
@@ -80,6 +94,16 @@ pub async fn run(
     let streams = connect_all(settings, progress).await?;
     outcome.connect = start.elapsed();
 
+    // Each client's address, as the server's headers must name it.
+    let senders: Arc<[Box<[u8]>]> = streams
+        .iter()
+        .map(|stream| {
+            stream
+                .local_addr()
+                .map(|addr| addr.to_string().into_bytes().into_boxed_slice())
+                .map_err(|error| format!("a client has no address: {error}"))
+        })
+        .collect::<Result<_, _>>()?;
     let shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut readers = Vec::with_capacity(n);
@@ -92,6 +116,7 @@ pub async fn run(
             Arc::clone(&shared),
             start,
             (n, settings.messages),
+            Arc::clone(&senders),
             stop_rx.clone(),
         )));
         writers.push(write);
@@ -101,27 +126,41 @@ pub async fn run(
     let warm_start = Instant::now();
     phase(progress, "registering", n as u64);
     send_to_all(&mut writers, line::hello).await?;
-    wait_for(&shared.hellos_back, n as u64, settings, progress, false)
-        .await
-        .map_err(|(_, got)| {
-            format!(
-                "only {got} of {n} clients got their own line back within \
-                 {:?} without progress: the server did not register them \
-                 all (or does not echo to the sender)",
-                settings.quiet
-            )
-        })?;
+    let register = Settings {
+        quiet: settings.register_quiet,
+        ..*settings
+    };
+    wait_for(
+        &shared,
+        &shared.hellos_back,
+        n as u64,
+        &register,
+        progress,
+        false,
+    )
+    .await
+    .map_err(|(_, got)| {
+        format!(
+            "only {got} of {n} clients got their own line back, then \
+             nothing for {:?}: the server did not register them all (or \
+             does not echo to the sender){}",
+            settings.register_quiet,
+            closed_note(&shared)
+        )
+    })?;
+    outcome.register = warm_start.elapsed();
     // Warm: every client has every client's warm-up line.
     let warm_total = (n * n) as u64;
     phase(progress, "warming up", warm_total);
     send_to_all(&mut writers, line::warm).await?;
-    wait_for(&shared.warm, warm_total, settings, progress, false)
+    wait_for(&shared, &shared.warm, warm_total, settings, progress, false)
         .await
         .map_err(|(_, got)| {
             format!(
                 "warm-up: {got} of {warm_total} deliveries, then nothing for \
-                 {:?}",
-                settings.quiet
+                 {:?}{}",
+                settings.quiet,
+                closed_note(&shared)
             )
         })?;
     outcome.warm_up = warm_start.elapsed();
@@ -145,6 +184,7 @@ pub async fn run(
         })
         .collect();
     let waited = wait_for(
+        &shared,
         &shared.delivered,
         outcome.expected,
         settings,
@@ -153,9 +193,15 @@ pub async fn run(
     );
     let ended = waited.await;
     // The writers are kept until the end: dropping one closes its client.
+    // A sender still blocked (a server that stopped reading it) is given up.
     let mut writers = Vec::with_capacity(n);
     let mut send_errors = 0;
     for sender in senders {
+        if ended.is_err() && !sender.is_finished() {
+            sender.abort();
+            send_errors += 1;
+            continue;
+        }
         match sender.await {
             Ok(Ok(writer)) => writers.push(writer),
             _ => send_errors += 1,
@@ -173,6 +219,8 @@ pub async fn run(
         outcome.duplicated += received.duplicated;
         outcome.out_of_order += received.out_of_order;
         outcome.malformed += received.malformed;
+        outcome.headerless += received.headerless;
+        outcome.wrong_sender += received.wrong_sender;
         outcome.disconnected += u64::from(closed);
         latency.merge(&received.latency);
         last_micros = last_micros.max(received.last_micros);
@@ -203,6 +251,13 @@ pub async fn run(
         });
     }
     Ok(outcome)
+}
+
+fn closed_note(shared: &Shared) -> String {
+    match shared.closed.load(Ordering::Relaxed) {
+        0 => String::new(),
+        count => format!("; the server closed {count} connections"),
+    }
 }
 
 fn phase(progress: &Progress, name: &'static str, total: u64) {
@@ -298,9 +353,10 @@ enum WaitEnd {
 }
 
 /// Waits until `counter` reaches `target`. Gives up after `settings.quiet`
-/// without progress, or (for the run) after the deadline; the error says
+/// without a line received, or (for the run) after the deadline; the error says
 /// which, and the count reached.
 async fn wait_for(
+    shared: &Shared,
     counter: &AtomicU64,
     target: u64,
     settings: &Settings,
@@ -312,14 +368,15 @@ async fn wait_for(
     let mut last_change = Instant::now();
     loop {
         let now = counter.load(Ordering::Relaxed);
+        let lines = shared.lines.load(Ordering::Relaxed);
         if let Some(bar) = progress {
             bar.set_position(now);
         }
         if now >= target {
             return Ok(());
         }
-        if now != last {
-            last = now;
+        if lines != last {
+            last = lines;
             last_change = Instant::now();
         }
         if last_change.elapsed() > settings.quiet {
@@ -340,10 +397,11 @@ async fn read_client(
     shared: Arc<Shared>,
     start: Instant,
     (clients, messages): (usize, usize),
+    senders: Arc<[Box<[u8]>]>,
     mut stop: watch::Receiver<bool>,
 ) -> (Received, bool) {
     const LONGEST: usize = 1 << 20;
-    let mut received = Received::new(clients, messages);
+    let mut received = Received::new(clients, messages, senders);
     let mut buffer = vec![0u8; 16 * 1024];
     let (mut begin, mut end) = (0, 0);
     let closed = loop {
@@ -359,10 +417,13 @@ async fn read_client(
         end += count;
         let now = start.elapsed().as_micros() as u64;
         let mut delta = Delta::default();
+        let mut lines = 0;
         while let Some(at) = memchr::memchr(b'\n', &buffer[begin..end]) {
             received.line(id, &buffer[begin..begin + at], now, &mut delta);
             begin += at + 1;
+            lines += 1;
         }
+        shared.lines.fetch_add(lines, Ordering::Relaxed);
         if begin == end {
             (begin, end) = (0, 0);
         } else if end == buffer.len() {
@@ -389,5 +450,8 @@ async fn read_client(
             shared.hellos_back.fetch_add(1, Ordering::Relaxed);
         }
     };
+    if closed {
+        shared.closed.fetch_add(1, Ordering::Relaxed);
+    }
     (received, closed)
 }

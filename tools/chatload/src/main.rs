@@ -88,6 +88,8 @@ struct Report {
     load_average: Option<f64>,
     chatload_threads: usize,
     connect_s: f64,
+    /// From the first hello sent to every client having its own back.
+    register_s: f64,
     warm_up_s: f64,
     warm_up_deliveries: u64,
     expected: u64,
@@ -96,6 +98,10 @@ struct Report {
     duplicated: u64,
     out_of_order: u64,
     malformed: u64,
+    /// Measured lines that came without a header of their own.
+    headerless: u64,
+    /// Measured lines under a header naming another address.
+    wrong_sender: u64,
     disconnected: u64,
     run_s: f64,
     deliveries_per_s: f64,
@@ -190,6 +196,7 @@ fn run(args: &Args) -> Result<Report, String> {
         size: args.size,
         connect_concurrency: args.connect_concurrency.max(1),
         quiet: idle,
+        register_quiet: idle.max(Duration::from_secs(20)),
         deadline,
     };
     let progress = (!args.json && std::io::stdout().is_terminal()).then(|| {
@@ -239,6 +246,7 @@ fn run(args: &Args) -> Result<Report, String> {
             Some(warm.saturating_sub(before) as f64 / clients as f64);
     }
     report.connect_s = outcome.connect.as_secs_f64();
+    report.register_s = outcome.register.as_secs_f64();
     report.warm_up_s = outcome.warm_up.as_secs_f64();
     report.warm_up_deliveries = outcome.warm_deliveries;
     report.delivered = outcome.delivered;
@@ -246,6 +254,8 @@ fn run(args: &Args) -> Result<Report, String> {
     report.duplicated = outcome.duplicated;
     report.out_of_order = outcome.out_of_order;
     report.malformed = outcome.malformed;
+    report.headerless = outcome.headerless;
+    report.wrong_sender = outcome.wrong_sender;
     report.disconnected = outcome.disconnected;
     report.run_s = outcome.run.as_secs_f64();
     if report.run_s > 0.0 {
@@ -298,10 +308,11 @@ fn print_table(report: &Report) {
             ),
         ),
         ("connect", format!("{:.2} s", report.connect_s)),
+        ("register", format!("{:.2} s", report.register_s)),
         (
             "warm-up",
             format!(
-                "{:.2} s ({} deliveries)",
+                "{:.2} s, registering included ({} deliveries)",
                 report.warm_up_s,
                 thousands(report.warm_up_deliveries)
             ),
@@ -312,6 +323,8 @@ fn print_table(report: &Report) {
         ("duplicated", thousands(report.duplicated)),
         ("out of order", thousands(report.out_of_order)),
         ("malformed", thousands(report.malformed)),
+        ("no header", thousands(report.headerless)),
+        ("wrong sender", thousands(report.wrong_sender)),
         ("disconnected", thousands(report.disconnected)),
         ("run", format!("{:.3} s", report.run_s)),
         (

@@ -2,6 +2,7 @@
 //! of.
 
 use crate::line::{self, Line};
+use std::sync::Arc;
 
 /// Latencies in microseconds, in buckets of at most 1/64 of their value
 /// (exact below 128 µs), up to 2^40 µs (12 days): a few KiB per client,
@@ -98,6 +99,12 @@ pub struct Received {
     highest: Vec<u32>,
     /// Per sender, whether its warm-up line came.
     warm: Vec<bool>,
+    /// Per sender, its address as a header must show it (`IP:PORT`).
+    senders: Arc<[Box<[u8]>]>,
+    /// The address in the last header, while no line has followed it.
+    header: Option<Vec<u8>>,
+    /// A buffer for it, kept from one header to the next.
+    spare: Vec<u8>,
     pub hello_back: bool,
     pub warm_count: u64,
     pub delivered: u64,
@@ -105,6 +112,12 @@ pub struct Received {
     pub out_of_order: u64,
     pub malformed: u64,
     pub headers: u64,
+    /// Measured lines that came without a header of their own (a server
+    /// that sent several lines as one message).
+    pub headerless: u64,
+    /// Measured lines whose header named another address than the
+    /// sender's.
+    pub wrong_sender: u64,
     pub latency: Histogram,
     /// When the last measured line came (µs since the start).
     pub last_micros: u64,
@@ -119,13 +132,20 @@ pub struct Delta {
 }
 
 impl Received {
-    pub fn new(clients: usize, messages: usize) -> Self {
+    pub fn new(
+        clients: usize,
+        messages: usize,
+        senders: Arc<[Box<[u8]>]>,
+    ) -> Self {
         Received {
             clients,
             messages,
             seen: vec![0; (clients * messages).div_ceil(64)],
             highest: vec![0; clients],
             warm: vec![false; clients],
+            senders,
+            header: None,
+            spare: Vec::new(),
             hello_back: false,
             warm_count: 0,
             delivered: 0,
@@ -133,6 +153,8 @@ impl Received {
             out_of_order: 0,
             malformed: 0,
             headers: 0,
+            headerless: 0,
+            wrong_sender: 0,
             latency: Histogram::default(),
             last_micros: 0,
         }
@@ -141,9 +163,24 @@ impl Received {
     /// Counts one line received by client `me` at `now` (µs since the
     /// start).
     pub fn line(&mut self, me: u32, text: &[u8], now: u64, delta: &mut Delta) {
-        match line::classify(text) {
-            Line::Header => self.headers += 1,
-            Line::Blank => {}
+        let kind = line::classify(text);
+        let header = match kind {
+            Line::Header => {
+                self.headers += 1;
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                let mut address = std::mem::take(&mut self.spare);
+                address.clear();
+                address.extend_from_slice(&text[20..]);
+                if let Some(old) = self.header.replace(address) {
+                    self.spare = old;
+                }
+                return;
+            }
+            Line::Blank => return,
+            _ => self.header.take(),
+        };
+        match kind {
+            Line::Header | Line::Blank => {}
             Line::Hello(client) => {
                 if client == me && !self.hello_back {
                     self.hello_back = true;
@@ -181,6 +218,15 @@ impl Received {
                     self.out_of_order += 1;
                 } else {
                     *highest = seq as u32 + 1;
+                }
+                match header {
+                    None => self.headerless += 1,
+                    Some(address) => {
+                        if *address != *self.senders[client] {
+                            self.wrong_sender += 1;
+                        }
+                        self.spare = address;
+                    }
                 }
                 self.delivered += 1;
                 delta.delivered += 1;
@@ -223,14 +269,29 @@ mod tests {
 
     #[test]
     fn duplicates_and_reordering_are_counted() {
-        let mut received = Received::new(2, 3);
+        let senders: Arc<[Box<[u8]>]> = Arc::from(vec![
+            Box::from(&b"127.0.0.1:1"[..]),
+            Box::from(&b"127.0.0.1:2"[..]),
+        ]);
+        let mut received = Received::new(2, 3, senders);
         let mut delta = Delta::default();
-        for (client, seq) in [(1, 0), (1, 2), (1, 1), (1, 2), (0, 0)] {
+        let lines = [(1, 0, true), (1, 2, true), (1, 1, false), (1, 2, true)];
+        for (client, seq, headed) in lines.into_iter().chain([(0, 0, true)]) {
+            if headed {
+                let header = format!("2016/09/03 19:11:20 127.0.0.1:{}", 1);
+                received.line(0, header.as_bytes(), 25, &mut delta);
+            }
             let mut text = Vec::new();
             line::data(&mut text, client, seq, 10, 0);
             text.pop();
             received.line(0, &text, 25, &mut delta);
+            received.line(0, b"", 25, &mut delta);
         }
+        assert_eq!(received.headers, 4);
+        assert_eq!(received.headerless, 1);
+        // Client 1's lines under client 0's address (the duplicate is not
+        // checked).
+        assert_eq!(received.wrong_sender, 2);
         assert_eq!(received.delivered, 4);
         assert_eq!(delta.delivered, 4);
         assert_eq!(received.duplicated, 1);

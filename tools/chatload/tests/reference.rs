@@ -39,6 +39,8 @@ fn twenty_clients_lose_nothing_against_the_reference() {
         "duplicated",
         "out_of_order",
         "malformed",
+        "headerless",
+        "wrong_sender",
         "disconnected",
     ] {
         assert_eq!(report[counter], 0, "{counter} in {stdout}");
