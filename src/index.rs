@@ -983,7 +983,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "ex09_socket_options",
         lesson: "09_socket_options",
-        summary: "TODO",
+        summary: "the zero-linger close is a plain close: set SO_LINGER on with a zero timeout so that it resets the peer",
         section: "book/src/09_socket_options.md#exercises",
     },
     Exercise {
