@@ -28,11 +28,10 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+/// A tokio chat server for lesson 07's protocol: the yardstick chatload
+/// measures the stages against.
 #[derive(Parser, Debug)]
-#[command(
-    version,
-    about = "A tokio chat server for lesson 07's protocol: the yardstick chatload measures the stages against"
-)]
+#[command(version)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
