@@ -69,7 +69,8 @@ fn run(_: Experiment) -> io::Result<()> {
 fn connection() -> io::Result<(TcpListener, TcpStream, TcpStream)> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let client = TcpStream::connect_timeout(&listener.local_addr()?, PATIENCE)?;
-    // The connection is queued already, so this accept returns at once.
+    // The client's side of the handshake is done, so the connection is
+    // queued, or about to be: this accept does not wait long.
     let (server, _) = listener.accept()?;
     Ok((listener, client, server))
 }

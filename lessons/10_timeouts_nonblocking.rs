@@ -8,7 +8,7 @@
 //! fails at once with WouldBlock (Python's `setblocking(False)`), and a
 //! deadline on connect. It ends with the numbers a failed connect carries,
 //! which Python's `connect_ex` returns instead of raising. Run it with
-//! `cargo run --bin 10_timeouts_nonblocking`; it takes under half a second,
+//! `cargo run --bin 10_timeouts_nonblocking`; it takes a fifth of a second,
 //! most of it spent waiting out the timeouts it shows.
 
 use socket_lessons::cli;
@@ -56,7 +56,8 @@ fn run(_: Experiment) -> io::Result<()> {
 fn connection() -> io::Result<(TcpListener, TcpStream, TcpStream)> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let client = TcpStream::connect_timeout(&listener.local_addr()?, PATIENCE)?;
-    // The connection is queued already, so this accept returns at once.
+    // The client's side of the handshake is done, so the connection is
+    // queued, or about to be: this accept does not wait long.
     let (server, _) = listener.accept()?;
     Ok((listener, client, server))
 }
