@@ -989,7 +989,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "ex10_timeouts_nonblocking",
         lesson: "10_timeouts_nonblocking",
-        summary: "TODO",
+        summary: "the server's end is never made non-blocking: call set_nonblocking(true) so its read fails at once, not after the timeout",
         section: "book/src/10_timeouts_nonblocking.md#exercises",
     },
     Exercise {
