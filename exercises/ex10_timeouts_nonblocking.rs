@@ -7,15 +7,12 @@
 //! TODO in `non_blocking` below; the section "Non-blocking mode" of chapter
 //! 10 explains it.
 //!
-//! Check your work with either of these (they run the same checks; the
-//! block below is a comment of its own only because the second command is
-//! too long for a `//!` line within 80 columns):
-/*!
-```console
-cargo test --test exercises ex10_timeouts_nonblocking
-cargo run -- check 10_timeouts_nonblocking --exercise ex10_timeouts_nonblocking
-```
-*/
+//! Check your work with either of these (they run the same checks):
+//!
+//! ```console
+//! cargo test --test exercises ex10_timeouts_nonblocking
+//! cargo run -- check 10_timeouts_nonblocking --exercise ex10_timeouts_nonblocking
+//! ```
 //!
 //! It is done when all seven checks pass. Each failed check says what it
 //! expected, what came instead, and which section of the chapter to read.

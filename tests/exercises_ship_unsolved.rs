@@ -293,8 +293,13 @@ fn exercise_code_reads_like_lesson_code() {
         );
         for (number, line) in source.lines().enumerate() {
             let at = format!("exercises/{name}.rs:{}", number + 1);
+            // A command to copy may run past the edge: it is copied, not read.
+            let command = line
+                .trim_start_matches("//!")
+                .trim_start()
+                .starts_with("cargo ");
             assert!(
-                line.chars().count() <= 80,
+                line.chars().count() <= 80 || command,
                 "{at} is wider than the book's 80 columns"
             );
             assert!(
