@@ -235,6 +235,16 @@ pub const LESSONS: &[Lesson] = &[
         tour: Some(&CHAT_ROBUST),
     },
     Lesson {
+        name: "07_chat_7_batching",
+        summary: "a thousand clients: each message stored once in a shared log, and one write per batch to each client",
+        role: Role::Server,
+        default_port: Some(9999),
+        peer: Some("07_chat_client"),
+        chapter: "book/src/07_chat_7_batching.md",
+        checks: check::chat::ROBUST,
+        tour: Some(&CHAT_BATCHING),
+    },
+    Lesson {
         name: "08_hmac_server",
         summary: "challenge-response: 32 random bytes out, an HMAC-SHA256 back, checked in constant time before anything else",
         role: Role::Server,
@@ -856,6 +866,40 @@ const CHAT_ROBUST: Script = {
             Expect(BOB, "closed"),
             Exit(ALICE),
             Exit(BOB),
+            ExitStatus(SERVER),
+        ],
+    }
+};
+
+/// Stage 7: the same conversation as stage 6's, minus the bare connection: what changed is
+/// inside the server, and the clients see the same chat.
+const CHAT_BATCHING: Script = {
+    const SERVER: usize = 0;
+    const ALICE: usize = 1;
+    const BOB: usize = 2;
+    Script {
+        name: "07_chat_7_batching",
+        participants: chat_participants!("07_chat_7_batching", "alice", "bob"),
+        steps: &[
+            Start(SERVER),
+            Start(ALICE),
+            Expect(ALICE, "connected to"),
+            Expect(SERVER, "connected"),
+            Start(BOB),
+            Expect(BOB, "connected to"),
+            Expect(SERVER, "connected"),
+            Type(ALICE, "one write per batch"),
+            Expect(ALICE, "one write per batch"),
+            Expect(BOB, "one write per batch"),
+            Type(BOB, "and each message stored once"),
+            Expect(ALICE, "stored once"),
+            Expect(BOB, "stored once"),
+            Type(BOB, "quit"),
+            Exit(BOB),
+            Expect(SERVER, "closed"),
+            TypeAhead(SERVER, "quit"),
+            Expect(ALICE, "closed"),
+            Exit(ALICE),
             ExitStatus(SERVER),
         ],
     }
