@@ -21,6 +21,8 @@ fn report(per_s: f64, lost: u64, p50: f64, kib: f64) -> serde_json::Value {
         "latency_max_ms": p50 * 3.0,
         "server_kib_per_client": kib,
         "server_cpu_s": 1.25,
+        "connect_s": 0.0123,
+        "chatload_deliveries_per_cpu_s": per_s * 2.0,
         "load_average": 2.5,
         "ended_by": null,
     })
@@ -125,12 +127,12 @@ fn a_server_table_has_a_row_per_load_and_per_round() {
     assert_eq!(
         lines[2],
         "| 10 × 100 × 32 B | 213 k | 1.90 ms | 3.79 ms | 5.69 ms | 0 | \
-         71 KiB | 1.25 s | 2.5 |  |"
+         12.3 ms | 71 KiB | 1.25 s | 2.5 |  |"
     );
     assert!(lines[3].starts_with("| 1,000 × 10 × 32 B | 78.1 k | 67.6 s |"));
     assert!(
         lines[3].ends_with(
-            "| 1,234 | 53 KiB | 1.25 s | 2.5 | lost deliveries; 12 without \
+            "| 1,234 | 12.3 ms | 53 KiB | 1.25 s | 2.5 | lost deliveries; 12 without \
              a header of their own |"
         ),
         "{table}"
@@ -150,7 +152,7 @@ fn a_server_table_has_a_row_per_load_and_per_round() {
     let reference = render::server_table(&results, "reference");
     assert!(
         reference.contains(
-            "| 1,000 × 10 × 32 B | — | — | — | — | — | — | — | — | no \
+            "| 1,000 × 10 × 32 B | — | — | — | — | — | — | — | — | — | no \
              measurement; the warm-up stalled |"
         ),
         "{reference}"
@@ -208,6 +210,13 @@ fn the_overview_and_the_yardstick_compare_the_servers() {
     assert!(headline.contains(
         "`07_chat_6_robust` 1,234 lost; `07_chat_7_batching` 5,000 not \
          delivered by the deadline; `chat_reference` no measurement."
+    ));
+
+    assert!(headline.ends_with(
+        "chatload's own cost at the yardstick, in deliveries per second \
+         of its CPU time (the median of the rounds): `07_chat_7_batching` \
+         15.0 M, `chat_reference` 20.0 M. With the machine's 2 cores to \
+         itself, its ceiling would be 2 times that.\n"
     ));
 
     let machine = render::machine(&results);

@@ -74,8 +74,9 @@ fn cell(text: &str) -> String {
 }
 
 const HEADER: &str = "| clients × lines × bytes | deliveries/s | latency p50 | \
-p99 | max | lost | memory per client | server CPU | load average | note |\n\
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+p99 | max | lost | connect | memory per client | server CPU | load average \
+| note |\n\
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
 
 /// One table row for a run (`label` in the first cell).
 fn row(label: &str, run: &Run) -> String {
@@ -90,6 +91,8 @@ fn row(label: &str, run: &Run) -> String {
         (Outcome::Unfinished, Some(lost)) => format!("{} not yet", count(lost)),
         (_, Some(lost)) => count(lost),
     };
+    let connect =
+        number("connect_s").map_or_else(dash, |s| latency(s * 1000.0));
     let memory = number("server_kib_per_client")
         .map_or_else(dash, |kib| format!("{kib:.0} KiB"));
     let cpu = number("server_cpu_s")
@@ -98,8 +101,8 @@ fn row(label: &str, run: &Run) -> String {
         number("load_average").map_or_else(dash, |load| format!("{load:.1}"));
     let note = note(run);
     format!(
-        "| {label} | {per_s} | {p50} | {p99} | {max} | {lost} | {memory} | \
-         {cpu} | {load} | {} |\n",
+        "| {label} | {per_s} | {p50} | {p99} | {max} | {lost} | {connect} \
+         | {memory} | {cpu} | {load} | {} |\n",
         cell(&note)
     )
 }
@@ -145,7 +148,7 @@ pub fn server_table(results: &Results, id: &str) -> String {
             None => {
                 let _ = writeln!(
                     text,
-                    "| {} | — | — | — | — | — | — | — | — | not run |",
+                    "| {} | — | — | — | — | — | — | — | — | — | not run |",
                     load_cell(load)
                 );
             }
@@ -418,6 +421,39 @@ pub fn headline(results: &Results) -> String {
                 largest.messages,
                 count(largest.expected()),
                 parts.join("; ")
+            );
+        }
+    }
+    if let Some(yardstick) = &results.yardstick {
+        let costs: Vec<String> = yardstick
+            .servers
+            .iter()
+            .filter_map(|id| {
+                let mut rates: Vec<f64> = results
+                    .yardstick_runs(id)
+                    .iter()
+                    .filter_map(|run| {
+                        run.number("chatload_deliveries_per_cpu_s")
+                    })
+                    .collect();
+                let rate_value = super::median(&mut rates)?;
+                let name = results.server(id).map_or(id.as_str(), |s| &s.name);
+                Some(format!("`{name}` {}", rate(rate_value)))
+            })
+            .collect();
+        if !costs.is_empty() {
+            if !text.is_empty() {
+                text += "\n";
+            }
+            let _ = writeln!(
+                text,
+                "chatload's own cost at the yardstick, in deliveries per \
+                 second of its CPU time (the median of the rounds): {}. With \
+                 the machine's {} cores to itself, its ceiling would be {} \
+                 times that.",
+                costs.join(", "),
+                results.machine.cores,
+                results.machine.cores
             );
         }
     }

@@ -112,7 +112,8 @@ const STAGES: [(&str, &str); 7] = [
     ),
     (
         "07_chat_7_batching",
-        "the fast stage: many messages per write",
+        "each message stored once in a shared log, one write per batch, \
+         a larger listen backlog",
     ),
 ];
 
