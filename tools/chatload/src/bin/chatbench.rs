@@ -599,6 +599,15 @@ fn measure(
         return run;
     };
     run.report = serde_json::from_str(stdout.trim()).ok();
+    // The command as the tables show it, relative to the repository, not
+    // the absolute path chatload was given.
+    if let Some(fields) = run
+        .report
+        .as_mut()
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        fields.insert("server".into(), plan.server.command.clone().into());
+    }
     let Some(report) = &run.report else {
         let first = stderr
             .lines()
@@ -661,9 +670,14 @@ fn progress(done: usize, total: usize, server: &Server, run: &Run) {
         }
         outcome => {
             let mut text = format!(
-                "{} deliveries/s, {} lost",
+                "{} deliveries/s, {} {}",
                 run.deliveries_per_s().map_or("-".into(), render::rate),
-                run.lost().map_or("-".into(), render::count)
+                run.lost().map_or("-".into(), render::count),
+                if outcome == Outcome::Unfinished {
+                    "not yet"
+                } else {
+                    "lost"
+                }
             );
             if let Some(p50) = run.number("latency_p50_ms") {
                 text += &format!(", p50 {}", render::latency(p50));
