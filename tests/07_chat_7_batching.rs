@@ -220,3 +220,78 @@ fn with_backlog_128_the_130th_connection_waits_unanswered() {
     eprintln!("{connected} connections completed");
     assert!((128..=130).contains(&connected), "{connected} connected");
 }
+
+/// How many entries a directory of /proc/PID has: `fd` for the open file
+/// descriptors, `task` for the threads.
+#[cfg(target_os = "linux")]
+fn count(pid: u32, what: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/{what}"))
+        .expect("the server's /proc directory")
+        .count()
+}
+
+/// Polls `measure` until it gives `expected`, for at most [`TIMEOUT`]: the
+/// server's last closes and thread exits take a moment after ours.
+#[cfg(target_os = "linux")]
+fn settles_at(expected: usize, what: &str, measure: impl Fn() -> usize) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let now = measure();
+        if now == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {now}, not back to {expected} within {TIMEOUT:?}"
+        );
+        thread::yield_now();
+    }
+}
+
+/// 300 clients, 30 at a time, each says a line and leaves: by `quit`, by
+/// closing, or by a reset. Each writer takes its client out of the room and
+/// ends: the server comes back to its two idle threads (the console and
+/// the acceptor) and to the file descriptors it had.
+#[cfg(target_os = "linux")]
+#[test]
+fn clients_that_come_and_go_leave_no_thread_or_descriptor_behind() {
+    use socket2::SockRef;
+    use std::io::Write;
+    use std::time::Duration;
+    let server = start_server(NAME, &["--quiet"]);
+    let pid = server.pid();
+    // The ready line comes before the acceptor thread starts.
+    settles_at(2, "threads", || count(pid, "task"));
+    let descriptors = count(pid, "fd");
+    let address = server.address();
+    let batches: Vec<_> = (0..10)
+        .map(|batch| {
+            thread::spawn(move || {
+                for index in 0..30 {
+                    let mut client = Client::new(connect(address));
+                    let line = format!("{batch} {index}");
+                    client.send(format!("{line}\n").as_bytes());
+                    // Its own line back: it was in the room.
+                    loop {
+                        let (from, got) = client.read_message();
+                        if from == client.address && got == line {
+                            break;
+                        }
+                    }
+                    match index % 3 {
+                        0 => client.writer.write_all(b"quit\n").expect("quit"),
+                        1 => SockRef::from(&client.writer)
+                            .set_linger(Some(Duration::ZERO))
+                            .expect("SO_LINGER"),
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    for batch in batches {
+        batch.join().expect("30 clients came and went");
+    }
+    settles_at(2, "threads", || count(pid, "task"));
+    settles_at(descriptors, "file descriptors", || count(pid, "fd"));
+}
