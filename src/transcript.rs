@@ -479,10 +479,12 @@ pub fn render(participant: &Participant, screen: &[Entry]) -> String {
 
 /// `text` with what changes from run to run replaced by a placeholder: `ctime` stamps
 /// (`Thu Nov 26 01:28:29 2026`), the chat's dates (`2026/11/26 01:28:29`), measured times
-/// and rates (`40.2 ms`, `310.5 MB/s`), and port numbers
+/// and rates (`40.2 ms`, `310.5 MB/s`), the few answers that measure the machine's state
+/// ([`MEASURED_ANSWERS`]), and port numbers
 /// (`127.0.0.1:41234`, `[::1]:41234`, `--port 41234`). The texts compared are our programs'
 /// own, where a colon after an address always starts a port.
 pub fn mask(text: &str) -> String {
+    let text = mask_measured_answers(text);
     let chars: Vec<char> = text.chars().collect();
     let mut masked = String::with_capacity(text.len());
     let mut at = 0;
@@ -517,6 +519,32 @@ pub fn mask(text: &str) -> String {
         }
     }
     masked
+}
+
+/// The answers of an experiment that are measurements of the machine's state at that moment,
+/// by their labels ([`crate::experiment::answer`]): how many bytes a short write took depends on
+/// how much buffer memory the kernel gave the connection just then.
+const MEASURED_ANSWERS: &[&str] =
+    &["write with a timeout", "non-blocking write"];
+
+/// `text` with the answers of [`MEASURED_ANSWERS`] replaced by `<measured>`.
+fn mask_measured_answers(text: &str) -> String {
+    let masked: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            MEASURED_ANSWERS
+                .iter()
+                .find(|label| {
+                    line.strip_prefix(**label)
+                        .is_some_and(|rest| rest.starts_with(": "))
+                })
+                .map_or_else(
+                    || line.to_string(),
+                    |label| format!("{label}: <measured>"),
+                )
+        })
+        .collect();
+    masked.join("\n")
 }
 
 /// At `at`, a measured time or rate as [`crate::experiment::duration`] prints it: digits, a
@@ -766,6 +794,16 @@ mod tests {
         assert_eq!(
             mask("delay: 40.2 ms, then 85.0 µs; copy: 1.2 s at 310.5 MB/s"),
             "delay: <time>, then <time>; copy: <time> at <rate>"
+        );
+    }
+
+    #[test]
+    fn masks_the_count_a_short_write_took() {
+        assert_eq!(
+            mask(
+                "write with a timeout: Ok(3919467)\nnon-blocking write took: x"
+            ),
+            "write with a timeout: <measured>\nnon-blocking write took: x"
         );
     }
 
